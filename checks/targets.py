@@ -1,0 +1,282 @@
+"""The target table (`checks/targets.yaml`), loaded and validated: shared by both enforcers.
+
+The Pulumi program reads `watch` entries to declare Azure Monitor alerts; the post-deploy
+checks read `measure` entries to query, derive and judge. Neither holds a threshold of its own.
+
+Schema (YAML keys camelCase):
+
+- `targets[]`: `id`, `component`, `statistic`, `unit` (`ms` | `percent`), `better` (`lower` |
+  `higher`), `target`, `critical`, `window` and `frequency` (ISO 8601 durations Azure Monitor
+  alerts accept), `watch[]`, `measure[]`.
+- `when`: optional filter on the deployed shape: `platform` (`containerapps` |
+  `containerinstances`) and/or `cacheTier` (`managed` | `classic`).
+- `scope`: what is measured, named as the stack outputs name it: `service:<name>` (one
+  service), `services` (every service), `container-groups`, `cache`, `app-insights`, `database`.
+- `watch[]` (continuous): `metric-alert` (`namespace`, `metric`, `aggregation`, optional
+  `split` dimension, `window` override and `threshold` conversion), `log-alert` (`query`
+  returning a `value` column), or `post-deploy-only` with the `reason`.
+- `measure[]` (after a deploy): `metrics` (`namespace`, `metrics`, `aggregation`, `grain`,
+  optional `split` and `derive`), `logs` (`table`, `query` with `{start}`/`{end}`), `probe`
+  (`http`, `redis`, `postgres`, `page-load`).
+- `threshold.convert` / `derive.kind`: `identity`; `complement` (100 - value: a hit-rate
+  target becomes a miss-rate threshold); `percent-of-limit` (a raw usage metric against the
+  configured limit: `limit` is `cpu` or `memory`, `unitsPerLimitUnit` converts the limit into
+  the metric's unit, e.g. 1000 millicores per vCPU); `ratio` (numerator / sum of denominator
+  metrics, as a percentage).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+TARGETS_FILE = Path(__file__).with_name("targets.yaml")
+
+Platform = Literal["containerapps", "containerinstances"]
+CacheTier = Literal["managed", "classic"]
+Aggregation = Literal["Average", "Total", "Maximum", "Minimum", "Count"]
+Verdict = Literal["PASS", "WARN", "FAIL"]
+SCOPE = re.compile(r"^(service:(backend|web)|services|container-groups|cache|app-insights|database)$")
+# Durations Azure Monitor metric alerts accept for window size and evaluation frequency.
+ALERT_WINDOWS = {"PT1M", "PT5M", "PT15M", "PT30M", "PT1H", "PT6H", "PT12H", "P1D"}
+ALERT_FREQUENCIES = {"PT1M", "PT5M", "PT15M", "PT30M", "PT1H"}
+
+
+class TargetsError(ValueError):
+    """The target table is malformed; the message names the entry and key."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True)
+
+
+def iso_minutes(duration: str) -> timedelta:
+    """PT5M / PT1H / P1D as a timedelta (the forms this table uses)."""
+    match = re.fullmatch(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?", duration)
+    if not match or not any(match.groups()):
+        raise ValueError(f"not an ISO 8601 duration in days, hours or minutes: {duration}")
+    days, hours, minutes = (int(g or 0) for g in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes)
+
+
+class When(_Model):
+    platform: Platform | None = None
+    cache_tier: CacheTier | None = None
+
+    def matches(self, platform: str, cache_tier: str) -> bool:
+        return (self.platform in (None, platform)) and (self.cache_tier in (None, cache_tier))
+
+
+class Conversion(_Model):
+    convert: Literal["identity", "complement", "percent-of-limit"] = "identity"
+    limit: Literal["cpu", "memory"] | None = None
+    units_per_limit_unit: Annotated[float, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _limit_given(self) -> Conversion:
+        if self.convert == "percent-of-limit" and (self.limit is None or self.units_per_limit_unit is None):
+            raise ValueError("percent-of-limit needs limit and unitsPerLimitUnit")
+        return self
+
+    def metric_threshold(self, percent_or_value: float, limit: float | None = None) -> float:
+        """The threshold in the metric's own unit for a table value (e.g. 70 % of 2 vCPU = 1400 m)."""
+        if self.convert == "identity":
+            return percent_or_value
+        if self.convert == "complement":
+            return 100 - percent_or_value
+        if limit is None:
+            raise ValueError("percent-of-limit conversion needs the configured limit")
+        assert self.units_per_limit_unit is not None
+        return percent_or_value / 100 * limit * self.units_per_limit_unit
+
+
+class Derivation(_Model):
+    kind: Literal["ratio", "percent-of-limit"]
+    numerator: str | None = None
+    denominator: list[str] = Field(default_factory=list)
+    limit: Literal["cpu", "memory"] | None = None
+    units_per_limit_unit: Annotated[float, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Derivation:
+        if self.kind == "ratio" and (not self.numerator or not self.denominator):
+            raise ValueError("ratio needs numerator and denominator")
+        if self.kind == "percent-of-limit" and (self.limit is None or self.units_per_limit_unit is None):
+            raise ValueError("percent-of-limit needs limit and unitsPerLimitUnit")
+        return self
+
+
+class _Scoped(_Model):
+    when: When = Field(default_factory=When)
+    scope: str
+
+    @field_validator("scope")
+    @classmethod
+    def _known_scope(cls, value: str) -> str:
+        if not SCOPE.match(value):
+            raise ValueError(f"unknown scope {value!r}")
+        return value
+
+
+class MetricAlertWatch(_Scoped):
+    kind: Literal["metric-alert"]
+    namespace: str
+    metric: str
+    aggregation: Aggregation
+    split: str | None = None
+    window: str | None = None
+    threshold: Conversion = Field(default_factory=Conversion)
+
+    @field_validator("window")
+    @classmethod
+    def _alert_window(cls, value: str | None) -> str | None:
+        if value is not None and value not in ALERT_WINDOWS:
+            raise ValueError(f"window {value} is not one Azure Monitor accepts: {sorted(ALERT_WINDOWS)}")
+        return value
+
+
+class LogAlertWatch(_Scoped):
+    kind: Literal["log-alert"]
+    query: str
+
+
+class PostDeployOnlyWatch(_Model):
+    kind: Literal["post-deploy-only"]
+    when: When = Field(default_factory=When)
+    reason: str
+
+
+Watch = Annotated[MetricAlertWatch | LogAlertWatch | PostDeployOnlyWatch, Field(discriminator="kind")]
+
+
+class MetricsMeasure(_Scoped):
+    source: Literal["metrics"]
+    namespace: str
+    metrics: list[str] = Field(min_length=1)
+    aggregation: Aggregation
+    grain: str
+    split: str | None = None
+    derive: Derivation | None = None
+
+
+class LogsMeasure(_Scoped):
+    source: Literal["logs"]
+    table: str
+    query: str
+
+
+class ProbeMeasure(_Scoped):
+    source: Literal["probe"]
+    probe: Literal["http", "redis", "postgres", "page-load"]
+
+
+Measure = Annotated[MetricsMeasure | LogsMeasure | ProbeMeasure, Field(discriminator="source")]
+
+
+class Target(_Model):
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")]
+    component: str
+    statistic: str
+    unit: Literal["ms", "percent"]
+    better: Literal["lower", "higher"]
+    target: float
+    critical: float
+    window: str
+    frequency: str
+    watch: list[Watch]
+    measure: list[Measure] = Field(min_length=1)
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        if value not in ALERT_WINDOWS:
+            raise ValueError(f"window {value} is not one Azure Monitor accepts: {sorted(ALERT_WINDOWS)}")
+        return value
+
+    @field_validator("frequency")
+    @classmethod
+    def _frequency(cls, value: str) -> str:
+        if value not in ALERT_FREQUENCIES:
+            raise ValueError(f"frequency {value} is not one Azure Monitor accepts: {sorted(ALERT_FREQUENCIES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Target:
+        if self.better == "lower" and not self.target < self.critical:
+            raise ValueError(f"with better: lower, target ({self.target}) must be below critical ({self.critical})")
+        if self.better == "higher" and not self.target > self.critical:
+            raise ValueError(f"with better: higher, target ({self.target}) must be above critical ({self.critical})")
+        if iso_minutes(self.frequency) > iso_minutes(self.window):
+            raise ValueError(f"frequency {self.frequency} is longer than window {self.window}")
+        return self
+
+    def judge(self, value: float) -> Verdict:
+        """PASS better than target, WARN between, FAIL at or beyond critical."""
+        if self.better == "lower":
+            if value < self.target:
+                return "PASS"
+            return "WARN" if value < self.critical else "FAIL"
+        if value > self.target:
+            return "PASS"
+        return "WARN" if value > self.critical else "FAIL"
+
+    def watches_for(
+        self, platform: str, cache_tier: str
+    ) -> list[MetricAlertWatch | LogAlertWatch | PostDeployOnlyWatch]:
+        return [w for w in self.watch if w.when.matches(platform, cache_tier)]
+
+    def measures_for(self, platform: str, cache_tier: str) -> list[MetricsMeasure | LogsMeasure | ProbeMeasure]:
+        return [m for m in self.measure if m.when.matches(platform, cache_tier)]
+
+
+class TargetTable(_Model):
+    schema_version: Literal[1]
+    targets: list[Target] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> TargetTable:
+        ids = [t.id for t in self.targets]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate target ids: {duplicates}")
+        return self
+
+    def get(self, target_id: str) -> Target:
+        for target in self.targets:
+            if target.id == target_id:
+                return target
+        raise KeyError(target_id)
+
+
+def parse_targets(text: str, source: str = "targets.yaml") -> TargetTable:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise TargetsError(f"{source}: not valid YAML: {error}") from error
+    try:
+        return TargetTable.model_validate(data)
+    except ValidationError as error:
+        lines = []
+        for item in error.errors():
+            loc = ".".join(str(p) for p in item["loc"])
+            lines.append(f"  - {source}: {loc}: {item['msg']}")
+        raise TargetsError("the target table is invalid:\n" + "\n".join(lines)) from error
+
+
+def load_targets(path: Path | None = None) -> TargetTable:
+    """The table at `path` (default: the repository's checks/targets.yaml)."""
+    if path is None:
+        return _load_default()
+    return parse_targets(Path(path).read_text(encoding="utf-8"), str(path))
+
+
+@cache
+def _load_default() -> TargetTable:
+    return parse_targets(TARGETS_FILE.read_text(encoding="utf-8"), str(TARGETS_FILE))

@@ -1,0 +1,65 @@
+"""`fin-infra plan STACK`: what `pulumi up` would create, offline.
+
+Exit codes: 0 planned; 2 the stack's settings (or stack file, or target table) are invalid,
+and nothing is shown as planned.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from checks.targets import TargetsError
+from infra.plan.render import RENDERERS, plan_document
+from infra.plan.runner import plan_stack
+from infra.plan.stackfile import StackFileError
+from infra.settings import SettingsError
+
+EXIT_OK = 0
+EXIT_INVALID = 2
+
+
+@click.command()
+@click.argument("stack", default="dev")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(sorted(RENDERERS)),
+    default="table",
+    show_default=True,
+    help="table for people, json for CI diffs (stable, documented), markdown for job summaries.",
+)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout.")
+@click.option(
+    "--stacks-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Folder of Pulumi.<stack>.yaml files (default: the repository's stacks/).",
+)
+@click.option(
+    "--targets",
+    "targets_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Target table to derive alerts from (default: checks/targets.yaml).",
+)
+def plan(
+    stack: str, output_format: str, output: Path | None, stacks_dir: Path | None, targets_file: Path | None
+) -> None:
+    """Show every resource `pulumi up` would create for STACK (default: dev), offline.
+
+    Runs the Pulumi program under Pulumi's mock engine with the stack file's config: no
+    cloud, no credentials, no Pulumi CLI. Secrets are never shown.
+    """
+    try:
+        result = plan_stack(stack, stacks_dir=stacks_dir, targets_file=targets_file)
+    except (SettingsError, StackFileError, TargetsError) as error:
+        click.echo(str(error), err=True)
+        sys.exit(EXIT_INVALID)
+    text = RENDERERS[output_format](plan_document(result))
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"plan of {stack} written to {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+    sys.exit(EXIT_OK)

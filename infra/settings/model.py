@@ -1,0 +1,204 @@
+"""Typed stack settings: the one shape every `stacks/Pulumi.<stack>.yaml` is validated into.
+
+Each top-level field is one Pulumi config key in the `fin-agent` namespace
+(`fin-agent:services`, `fin-agent:redis`, ...); YAML keys are camelCase. Unknown keys are
+refused at every level (`extra="forbid"`), so a typo can never fall back to a default.
+
+This module checks shapes, types and ranges only. Rules that relate several values to what
+Azure accepts (Container Apps CPU/memory pairs, container-group totals, SKUs, autoscale on a
+platform without autoscale, ...) live in `infra.settings.rules`, one module per concern.
+The guide's numbers are not defaults here: they live in `infra.settings.defaults`, merged
+under each stack file, so a stack states only what differs.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+Environment = Literal["dev", "staging", "prod"]
+Platform = Literal["containerapps", "containerinstances"]
+ServiceName = Literal["backend", "web"]
+
+ImageRef = Annotated[
+    str,
+    StringConstraints(
+        # registry[:port]/path[:tag][@sha256:digest], lowercase path as OCI requires
+        pattern=r"^(?:[a-z0-9.-]+(?::[0-9]{1,5})?/)?[a-z0-9]+(?:[._/-][a-z0-9]+)*"
+        r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$",
+    ),
+]
+EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+SecretKeyName = Annotated[str, StringConstraints(pattern=r"^[a-z][A-Za-z0-9]{1,62}$")]
+HttpPath = Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$")]
+Cpu = Annotated[float, Field(gt=0, le=64)]
+MemoryGb = Annotated[float, Field(gt=0, le=512)]
+TagText = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+TagName = Annotated[str, StringConstraints(pattern=r"^[^<>*%&:\\?/+]{1,512}$")]
+
+
+class SettingsModel(BaseModel):
+    """Base for every settings section: camelCase keys, unknown keys refused, immutable."""
+
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True)
+
+
+class Resources(SettingsModel):
+    """CPU in vCPU; memory in GB (container groups' unit; taken as Gi on Container Apps)."""
+
+    cpu: Cpu
+    memory_gb: MemoryGb
+
+
+class ContainerResources(SettingsModel):
+    requests: Resources
+    limits: Resources
+
+
+class ProbeTimings(SettingsModel):
+    """Health-probe timings shared by liveness, readiness and (Container Apps) startup probes.
+
+    Bounds are Container Apps' (initial delay at most 60 s); container groups accept them too.
+    """
+
+    initial_delay_seconds: Annotated[int, Field(ge=0, le=60)]
+    period_seconds: Annotated[int, Field(ge=1, le=240)]
+    timeout_seconds: Annotated[int, Field(ge=1, le=240)]
+    failure_threshold: Annotated[int, Field(ge=1, le=10)]
+
+
+class ServiceSettings(SettingsModel):
+    image: ImageRef
+    port: Annotated[int, Field(ge=1, le=65535)]
+    resources: ContainerResources
+    health_path: HttpPath
+    ingress: Literal["external", "internal"]
+    probes: ProbeTimings
+    env: dict[EnvVarName, str] = Field(default_factory=dict)
+    # environment variable name -> name of a secret Pulumi config key (fin-agent:<name>)
+    secrets: dict[EnvVarName, SecretKeyName] = Field(default_factory=dict)
+
+
+class Services(SettingsModel):
+    backend: ServiceSettings
+    web: ServiceSettings
+
+    def items(self) -> list[tuple[ServiceName, ServiceSettings]]:
+        return [("backend", self.backend), ("web", self.web)]
+
+
+WorkloadProfile = Literal["Consumption", "D4", "D8", "D16", "D32", "E4", "E8", "E16", "E32"]
+
+
+class ContainerAppsSettings(SettingsModel):
+    workload_profile: WorkloadProfile = "Consumption"
+    # For a Dedicated profile: how many nodes may run (Consumption ignores both).
+    workload_profile_min_nodes: Annotated[int, Field(ge=0, le=100)] = 1
+    workload_profile_max_nodes: Annotated[int, Field(ge=1, le=100)] = 3
+    zone_redundant: bool = False
+
+
+class ContainerInstancesSettings(SettingsModel):
+    # A fixed number of identical groups (container groups cannot autoscale).
+    group_count: Annotated[int, Field(ge=1, le=100)] = 1
+    network: Literal["public", "subnet"] = "public"
+    # DNS label of the public IP; default derived from the group's name.
+    dns_label: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$")] | None = None
+
+
+class ComputeSettings(SettingsModel):
+    platform: Platform
+    container_apps: ContainerAppsSettings | None = None
+    container_instances: ContainerInstancesSettings | None = None
+
+
+class AutoscaleSettings(SettingsModel):
+    """The guide's autoscale rule. Honoured on Container Apps (KEDA); see README for the mapping."""
+
+    min_replicas: Annotated[int, Field(ge=0, le=1000)]
+    max_replicas: Annotated[int, Field(ge=1, le=1000)]
+    cpu_utilization: Annotated[int, Field(ge=1, le=100)]
+    http_concurrency: Annotated[int, Field(ge=1)] | None
+    cooldown_seconds: Annotated[int, Field(ge=0, le=86400)]
+    polling_seconds: Annotated[int, Field(ge=1, le=3600)]
+    # Kept for fidelity to the guide; Container Apps has no knob for either (reported, not sent).
+    scale_out_step: Annotated[int, Field(ge=1, le=1000)] | None = None
+    cpu_window_minutes: Annotated[int, Field(ge=1, le=60)] | None = None
+
+
+class RedisSettings(SettingsModel):
+    tier: Literal["managed", "classic"]
+    sku: str
+    # Redis spelling (allkeys-lru) or Azure's (AllKeysLRU); validated and mapped in rules.
+    eviction_policy: str
+    minimum_tls_version: str
+    database_name: str = "default"
+    clustering_policy: Literal["OSSCluster", "EnterpriseCluster", "NoCluster"] = "EnterpriseCluster"
+    high_availability: bool = True
+    public_network_access: bool = True
+    access_keys_authentication: bool = False
+    # None: protected against deletion/replacement in prod only.
+    protect: bool | None = None
+    # Azure Cache for Redis (classic) only, Standard and Premium only.
+    maxmemory_reserved_mb: Annotated[int, Field(ge=0)] | None = None
+    maxfragmentationmemory_reserved_mb: Annotated[int, Field(ge=0)] | None = None
+    redis_version: Literal["6"] = "6"
+    # The guide's server settings: accepted for fidelity, never sent (Azure does not let anyone
+    # set them); reported as a warning, or an error when `strict` is true.
+    maxmemory_samples: Annotated[int, Field(ge=1, le=64)] | None = None
+    timeout: Annotated[int, Field(ge=0)] | None = None
+    tcp_keepalive: Annotated[int, Field(ge=0)] | None = None
+    strict: bool = False
+
+
+class EmailReceiver(SettingsModel):
+    name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 _.-]{1,64}$")]
+    address: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class WebhookReceiver(SettingsModel):
+    name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 _.-]{1,64}$")]
+    # Webhook URLs carry tokens: the URL is read from this secret config key.
+    url_secret: SecretKeyName
+
+
+class Receivers(SettingsModel):
+    emails: list[EmailReceiver] = Field(default_factory=list)
+    webhooks: list[WebhookReceiver] = Field(default_factory=list)
+
+
+class MonitoringSettings(SettingsModel):
+    log_retention_days: Annotated[int, Field(ge=30, le=730)]
+    daily_quota_gb: Annotated[float, Field(gt=0)] | None = None
+    sampling_percentage: Annotated[float, Field(gt=0, le=100)] = 100
+    receivers: Receivers = Field(default_factory=Receivers)
+
+
+class StackSettings(SettingsModel):
+    environment: Environment
+    location: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+$")]
+    allow_unlisted_location: bool = False
+    name_suffix: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{3,6}$")] | None = None
+    owner: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    cost_center: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    tags: dict[TagName, TagText] = Field(default_factory=dict)
+    compute: ComputeSettings
+    services: Services
+    autoscale: AutoscaleSettings | None = None
+    redis: RedisSettings
+    monitoring: MonitoringSettings
+
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == "prod"
+
+    @property
+    def uses_container_apps(self) -> bool:
+        return self.compute.platform == "containerapps"
+
+
+def settings_keys() -> list[str]:
+    """The config keys (without namespace) that hold settings, in declaration order."""
+    return [field.alias or name for name, field in StackSettings.model_fields.items()]

@@ -1,0 +1,61 @@
+"""Rules that concern the stack as a whole: region, names, tags, environment variables."""
+
+from __future__ import annotations
+
+import re
+
+from infra.settings.model import StackSettings
+from infra.settings.problems import Problem
+from infra.settings.regions import is_known_region
+from infra.tags import STANDARD_TAG_NAMES
+
+# An environment variable whose name says it holds a credential must come from a secret.
+SECRET_LOOKING_NAME = re.compile(
+    r"(SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CONNECTION_?STRING|CREDENTIAL)",
+    re.IGNORECASE,
+)
+
+
+# The settings sections (field names) these rules read.
+SECTIONS = frozenset({"location", "allow_unlisted_location", "tags", "services"})
+
+
+def check(settings: StackSettings) -> list[Problem]:
+    problems: list[Problem] = []
+    if not settings.allow_unlisted_location and not is_known_region(settings.location):
+        problems.append(
+            Problem(
+                "location",
+                "not an Azure region's programmatic name (e.g. westeurope, eastus2); "
+                "set allowUnlistedLocation: true only for a region opened after this release",
+                settings.location,
+            )
+        )
+    for tag in settings.tags:
+        if tag.lower() in STANDARD_TAG_NAMES:
+            problems.append(
+                Problem(f"tags.{tag}", "is a standard tag set by the program; set it through its own setting")
+            )
+    for service_name, service in settings.services.items():
+        for env_name in service.env:
+            if SECRET_LOOKING_NAME.search(env_name):
+                problems.append(
+                    Problem(
+                        f"services.{service_name}.env.{env_name}",
+                        "looks like a credential and must not be a plain value; move it to "
+                        f"services.{service_name}.secrets and store it with "
+                        "`pulumi config set --secret <name> <value>`",
+                    )
+                )
+            if env_name in service.secrets:
+                problems.append(
+                    Problem(
+                        f"services.{service_name}.env.{env_name}",
+                        "is also listed under secrets; a variable comes from one place only",
+                    )
+                )
+    return problems
+
+
+def notices(settings: StackSettings) -> list[str]:
+    return []
