@@ -1,0 +1,20 @@
+#!/bin/sh
+# Debian packages the real-server tests need: redis-server, PostgreSQL (with
+# pg_stat_statements from postgresql-contrib) and Chromium. The tests start and stop their
+# own servers on loopback; this only installs the programs. Idempotent.
+set -eu
+missing=""
+command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
+[ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$missing postgresql postgresql-contrib"
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+elif command -v sudo >/dev/null 2>&1; then
+    sudo apt-get update -qq
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+else
+    echo "tests need these Debian packages:$missing (install them as root)" >&2
+    exit 1
+fi
