@@ -14,10 +14,17 @@ from pulumi.runtime import config as runtime_config
 from pulumi_azure_native import resources
 
 from checks.targets import TargetTable, load_targets
+from infra.components.app_env import AppEnvVar
+from infra.components.compute_shared import ComputeArgs, LogDestination
+from infra.components.container_apps import ContainerAppsCompute
+from infra.components.container_groups import ContainerGroupsCompute
+from infra.components.identities import ROLE_ACR_PULL, ROLE_MONITORING_METRICS_PUBLISHER, ServiceIdentities
+from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.settings import NAMESPACE, LoadedSettings, RawConfig, load_settings
 from infra.tags import PROJECT, standard_tags
 
 OUTPUTS_CONTRACT_VERSION = 1
+SERVICES = ["backend", "web"]
 
 
 def read_engine_config() -> RawConfig:
@@ -33,12 +40,66 @@ def read_engine_config() -> RawConfig:
 def build(loaded: LoadedSettings, targets: TargetTable) -> dict[str, Any]:
     """Declare every resource of the stack; return the stack outputs."""
     settings = loaded.settings
+    naming = loaded.naming
     tags = standard_tags(settings, loaded.stack)
     group = resources.ResourceGroup(
         "resource-group",
-        resource_group_name=loaded.naming.name("resource_group"),
+        resource_group_name=naming.name("resource_group"),
         location=settings.location,
         tags=tags,
+    )
+    monitoring = Monitoring(
+        "monitoring", MonitoringArgs(settings=settings, naming=naming, resource_group_name=group.name, tags=tags)
+    )
+    identities = ServiceIdentities(
+        "identities",
+        services=SERVICES,
+        naming=naming,
+        resource_group_name=group.name,
+        location=settings.location,
+        tags=tags,
+        stack=loaded.stack,
+    )
+    grants: list[pulumi.Resource] = [
+        identities.grant(
+            f"telemetry-publisher-{service}", service, ROLE_MONITORING_METRICS_PUBLISHER, monitoring.app_insights.id
+        )
+        for service in SERVICES
+    ]
+    registry = settings.compute.registry
+    if registry is not None and registry.resource_id is not None:
+        grants += [
+            identities.grant(f"acr-pull-{service}", service, ROLE_ACR_PULL, registry.resource_id)
+            for service in SERVICES
+        ]
+
+    shared_env = [
+        AppEnvVar(
+            "APPLICATIONINSIGHTS_CONNECTION_STRING",
+            pulumi.Output.secret(monitoring.app_insights.connection_string),
+            secret=True,
+            secret_name="appinsights-connection-string",
+        ),
+    ]
+    compute_args = ComputeArgs(
+        settings=settings,
+        naming=naming,
+        resource_group_name=group.name,
+        tags=tags,
+        identities=identities,
+        secret_values=loaded.secrets,
+        logs=LogDestination(
+            workspace_id=monitoring.workspace.id,
+            customer_id=monitoring.workspace_customer_id,
+            shared_key=monitoring.shared_key() if monitoring.local_auth_needed else None,
+        ),
+        shared_env=shared_env,
+        depends_on=grants,
+    )
+    compute = (
+        ContainerAppsCompute("compute", compute_args)
+        if settings.uses_container_apps
+        else ContainerGroupsCompute("compute", compute_args)
     )
     return {
         "contractVersion": OUTPUTS_CONTRACT_VERSION,
@@ -48,6 +109,13 @@ def build(loaded: LoadedSettings, targets: TargetTable) -> dict[str, Any]:
         "location": settings.location,
         "platform": settings.compute.platform,
         "resourceGroup": {"name": group.name, "id": group.id},
+        "services": {name: deployment.contract() for name, deployment in compute.services.items()},
+        "monitoring": {
+            "logAnalyticsWorkspaceId": monitoring.workspace.id,
+            "logAnalyticsCustomerId": monitoring.workspace_customer_id,
+            "appInsightsId": monitoring.app_insights.id,
+            "appInsightsAppId": monitoring.app_insights.app_id,
+        },
     }
 
 

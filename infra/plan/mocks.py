@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi.runtime.rpc import wrap_rpc_secret
+from pulumi.runtime.rpc import is_rpc_secret, unwrap_rpc_secret, wrap_rpc_secret
 
 MOCK_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 MOCK_TENANT = "11111111-1111-1111-1111-111111111111"
@@ -126,6 +126,16 @@ def arm_id(type_token: str, logical_name: str, inputs: dict[str, Any]) -> str:
 
 def _identity(inputs: dict[str, Any], resource_id: str) -> dict[str, Any]:
     identity = dict(inputs.get("identity") or {})
+    assigned = identity.get("userAssignedIdentities")
+    if isinstance(assigned, list):
+        # Requests list the ids; responses map each id to its principal and client ids.
+        identity["userAssignedIdentities"] = {
+            identity_id: {
+                "principalId": mock_uuid("principal", identity_id),
+                "clientId": mock_uuid("client", identity_id),
+            }
+            for identity_id in assigned
+        }
     if "SystemAssigned" in str(identity.get("type", "")):
         identity["principalId"] = mock_uuid("principal", resource_id)
         identity["tenantId"] = MOCK_TENANT
@@ -144,13 +154,17 @@ def _computed(type_token: str, inputs: dict[str, Any], resource_id: str) -> dict
         state["staticIp"] = "20.0.0.1"
     elif type_token == "azure-native:app:ContainerApp":
         domain = MOCK_ENV_DOMAIN.format(location=location)
-        configuration = dict(inputs.get("configuration") or {})
+        # The configuration holds the app's secrets, so it arrives wrapped as one secret.
+        raw_configuration = inputs.get("configuration") or {}
+        configuration = dict(unwrap_rpc_secret(raw_configuration))
         ingress = dict(configuration.get("ingress") or {})
         if ingress:
             internal = "" if ingress.get("external") else "internal."
             ingress["fqdn"] = f"{name}.{internal}{domain}"
             configuration["ingress"] = ingress
-            state["configuration"] = configuration
+            state["configuration"] = (
+                wrap_rpc_secret(configuration) if is_rpc_secret(raw_configuration) else configuration
+            )
             state["latestRevisionFqdn"] = f"{name}--0000001.{internal}{domain}"
         state["latestRevisionName"] = f"{name}--0000001"
     elif type_token == "azure-native:containerinstance:ContainerGroup":

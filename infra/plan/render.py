@@ -24,15 +24,84 @@ PLAN_SCHEMA_VERSION = 1
 SECRET_MASK = "[secret]"
 
 
-def mask_secrets(value: Any) -> Any:
-    """A copy of `value` with every engine-wrapped secret replaced by the mask."""
+# Inside an object the engine marked secret as a whole (Pulumi marks an input object secret
+# when any value in it is), only these keys are shown; every other value stays masked.
+KEYS_SHOWN_INSIDE_SECRETS = frozenset(
+    {
+        # Container Apps configuration
+        "activeRevisionsMode",
+        "allowInsecure",
+        "external",
+        "identity",
+        "ingress",
+        "keyVaultUrl",
+        "latestRevision",
+        "name",
+        "registries",
+        "secrets",
+        "server",
+        "targetPort",
+        "traffic",
+        "transport",
+        "weight",
+        # container-group containers
+        "cpu",
+        "environmentVariables",
+        "failureThreshold",
+        "httpGet",
+        "image",
+        "initialDelaySeconds",
+        "limits",
+        "livenessProbe",
+        "logAnalytics",
+        "logType",
+        "memoryInGB",
+        "path",
+        "periodSeconds",
+        "port",
+        "ports",
+        "protocol",
+        "readinessProbe",
+        "requests",
+        "resources",
+        "scheme",
+        "successThreshold",
+        "timeoutSeconds",
+        "workspaceId",
+        "workspaceResourceId",
+    }
+)
+
+
+def mask_secrets(value: Any, inside_secret: bool = False) -> Any:
+    """A copy of `value` fit to show: secrets masked, integral numbers as integers.
+
+    A secret scalar is always masked. A secret object is opened only to show the keys in
+    KEYS_SHOWN_INSIDE_SECRETS (e.g. a Container App's ingress inside its configuration,
+    which holds the app's secrets), so the plan stays readable and never shows a secret.
+    """
     if rpc.is_rpc_secret(value):
-        return SECRET_MASK
+        inner = rpc.unwrap_rpc_secret(value)
+        return mask_secrets(inner, inside_secret=True) if isinstance(inner, (dict, list)) else SECRET_MASK
     if isinstance(value, dict):
-        return {k: mask_secrets(v) for k, v in value.items()}
+        return {k: _mask_entry(k, v, inside_secret) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [mask_secrets(v) for v in value]
+        return [mask_secrets(v, inside_secret) for v in value]
+    if inside_secret:
+        return SECRET_MASK
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
+
+
+def _mask_entry(key: str, value: Any, inside_secret: bool) -> Any:
+    if not inside_secret:
+        return mask_secrets(value)
+    if key not in KEYS_SHOWN_INSIDE_SECRETS:
+        return SECRET_MASK
+    if isinstance(value, (dict, list, tuple)) or rpc.is_rpc_secret(value):
+        return mask_secrets(value, inside_secret=True)
+    return mask_secrets(value)
 
 
 def _azure_name(resource: PlannedResource) -> str | None:

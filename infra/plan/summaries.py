@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pulumi.runtime import rpc
+
+from infra.components.identities import ROLE_ACR_PULL, ROLE_KEY_VAULT_SECRETS_USER, ROLE_MONITORING_METRICS_PUBLISHER
 from infra.plan.runner import PlannedResource
 
 Summarizer = Callable[[dict[str, Any]], str]
@@ -31,3 +34,109 @@ def _resource_group(inputs: dict[str, Any]) -> str:
 def summarize(resource: PlannedResource) -> str:
     function = SUMMARIZERS.get(resource.type)
     return function(resource.inputs) if function else ""
+
+
+def _open(value: Any) -> Any:
+    """Read through the engine's secret wrapper; summaries only pick fields that hold no secret."""
+    value = rpc.unwrap_rpc_secret(value)
+    if isinstance(value, dict):
+        return {k: _open(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_open(v) for v in value]
+    return value
+
+
+def _num(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
+
+
+ROLE_NAMES = {
+    ROLE_ACR_PULL: "AcrPull",
+    ROLE_MONITORING_METRICS_PUBLISHER: "Monitoring Metrics Publisher",
+    ROLE_KEY_VAULT_SECRETS_USER: "Key Vault Secrets User",
+}
+
+
+@summarizes("azure-native:app:ManagedEnvironment")
+def _environment(inputs: dict[str, Any]) -> str:
+    profiles = ", ".join(
+        p.get("workloadProfileType", "?")
+        + (f" {p['minimumCount']}-{p['maximumCount']} nodes" if "minimumCount" in p else "")
+        for p in _open(inputs.get("workloadProfiles") or [])
+    )
+    logs = (_open(inputs.get("appLogsConfiguration")) or {}).get("destination", "none")
+    zone = "zone-redundant" if inputs.get("zoneRedundant") else "single-zone"
+    return f"profiles: {profiles}; {zone}; logs via {logs}"
+
+
+@summarizes("azure-native:app:ContainerApp")
+def _container_app(inputs: dict[str, Any]) -> str:
+    template = _open(inputs.get("template") or {})
+    configuration = _open(inputs.get("configuration") or {})
+    parts = []
+    for container in template.get("containers", []):
+        resources = container.get("resources", {})
+        probes = "/".join(p.get("type", "?").lower() for p in container.get("probes", []))
+        parts.append(f"{_num(resources.get('cpu'))} vCPU / {resources.get('memory')}; probes {probes}")
+    scale = template.get("scale", {})
+    rules = []
+    for rule in scale.get("rules", []):
+        if "custom" in rule:
+            rules.append(f"{rule['custom'].get('type')} > {rule['custom'].get('metadata', {}).get('value')}%")
+        if "http" in rule:
+            rules.append(f"http {rule['http'].get('metadata', {}).get('concurrentRequests')} concurrent")
+    parts.append(
+        f"replicas {_num(scale.get('minReplicas'))}-{_num(scale.get('maxReplicas'))} on {', '.join(rules)}; "
+        f"cooldown {_num(scale.get('cooldownPeriod'))} s, polling {_num(scale.get('pollingInterval'))} s"
+    )
+    ingress = configuration.get("ingress") or {}
+    exposure = "external" if ingress.get("external") else "internal"
+    parts.append(f"ingress {exposure}, {'HTTP allowed' if ingress.get('allowInsecure') else 'HTTPS only'}")
+    secrets = configuration.get("secrets") or []
+    if secrets:
+        parts.append(f"{len(secrets)} secrets by reference")
+    return "; ".join(parts)
+
+
+@summarizes("azure-native:containerinstance:ContainerGroup")
+def _container_group(inputs: dict[str, Any]) -> str:
+    parts = []
+    for container in _open(inputs.get("containers") or []):
+        resources = container.get("resources", {})
+        request, limit = resources.get("requests", {}), resources.get("limits", {})
+        parts.append(
+            f"{container.get('name')} {_num(request.get('cpu'))} vCPU/{_num(request.get('memoryInGB'))} GB"
+            f" -> limit {_num(limit.get('cpu'))}/{_num(limit.get('memoryInGB'))} GB"
+        )
+    ip_address = _open(inputs.get("ipAddress") or {})
+    ports = ",".join(_num(p.get("port")) for p in ip_address.get("ports", []))
+    parts.append(f"{ip_address.get('type', 'no').lower()} IP {ip_address.get('dnsNameLabel', '')} ports {ports}")
+    parts.append("fixed count (no autoscale)")
+    return "; ".join(parts)
+
+
+@summarizes("azure-native:managedidentity:UserAssignedIdentity")
+def _identity(inputs: dict[str, Any]) -> str:
+    return "user-assigned identity"
+
+
+@summarizes("azure-native:authorization:RoleAssignment")
+def _role_assignment(inputs: dict[str, Any]) -> str:
+    role = str(inputs.get("roleDefinitionId", "")).rsplit("/", 1)[-1]
+    scope = str(inputs.get("scope", "")).rsplit("/", 1)[-1]
+    return f"{ROLE_NAMES.get(role, role)} on {scope}"
+
+
+@summarizes("azure-native:operationalinsights:Workspace")
+def _workspace(inputs: dict[str, Any]) -> str:
+    features = _open(inputs.get("features") or {})
+    capping = _open(inputs.get("workspaceCapping") or {})
+    cap = f"; daily cap {_num(capping['dailyQuotaGb'])} GB" if "dailyQuotaGb" in capping else ""
+    auth = "local auth off" if features.get("disableLocalAuth") else "local auth on (container-group logs need the key)"
+    return f"retention {_num(inputs.get('retentionInDays'))} days; {auth}{cap}"
+
+
+@summarizes("azure-native:applicationinsights:Component")
+def _app_insights(inputs: dict[str, Any]) -> str:
+    auth = "local auth off" if inputs.get("disableLocalAuth") else "local auth on"
+    return f"workspace-based; {auth}; sampling {_num(inputs.get('samplingPercentage', 100))} %"

@@ -108,8 +108,25 @@ class ContainerInstancesSettings(SettingsModel):
     dns_label: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$")] | None = None
 
 
+class RegistrySettings(SettingsModel):
+    """A private registry the apps pull from with their managed identity (e.g. Azure Container Registry)."""
+
+    server: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$")]
+    # ARM id of the registry: the apps' identities get AcrPull on it. Omit when granted elsewhere.
+    resource_id: (
+        Annotated[
+            str,
+            StringConstraints(
+                pattern=r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.ContainerRegistry/registries/[^/]+$"
+            ),
+        ]
+        | None
+    ) = None
+
+
 class ComputeSettings(SettingsModel):
     platform: Platform
+    registry: RegistrySettings | None = None
     container_apps: ContainerAppsSettings | None = None
     container_instances: ContainerInstancesSettings | None = None
 

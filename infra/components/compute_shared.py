@@ -1,0 +1,83 @@
+"""What both compute platforms share: their arguments and what they hand back per service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pydantic import SecretStr
+
+from infra.components.app_env import AppEnvVar
+from infra.components.identities import ServiceIdentities
+from infra.naming import Naming
+from infra.settings.model import ServiceSettings, StackSettings
+
+
+@dataclass(frozen=True)
+class LogDestination:
+    """The Log Analytics workspace the platform sends container logs to."""
+
+    workspace_id: pulumi.Input[str]  # ARM id
+    customer_id: pulumi.Input[str]  # workspace (customer) id
+    shared_key: pulumi.Input[str] | None = None  # only where the platform needs it (container groups)
+
+
+@dataclass(frozen=True)
+class ComputeArgs:
+    settings: StackSettings
+    naming: Naming
+    resource_group_name: pulumi.Input[str]
+    tags: dict[str, str]
+    identities: ServiceIdentities
+    secret_values: dict[str, SecretStr]
+    logs: LogDestination
+    # Variables other components give every service (cache endpoint, telemetry connection).
+    shared_env: list[AppEnvVar] = field(default_factory=list)
+    # Resources the apps must wait for (e.g. role grants their identities need at start).
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
+
+
+@dataclass
+class ServiceDeployment:
+    """One deployed service, as the stack outputs describe it (see checks/outputs.py)."""
+
+    name: str
+    settings: ServiceSettings
+    kind: str  # containerapp | containergroup
+    resource_ids: pulumi.Output[list[str]]
+    fqdn: pulumi.Output[str | None]
+    url: pulumi.Output[str | None]
+    scale: dict[str, Any] | None
+
+    def contract(self) -> dict[str, Any]:
+        resources = self.settings.resources
+        return {
+            "kind": self.kind,
+            "resourceIds": self.resource_ids,
+            "containerName": self.name,
+            "fqdn": self.fqdn,
+            "url": self.url,
+            "healthPath": self.settings.health_path,
+            "port": self.settings.port,
+            "ingress": self.settings.ingress,
+            "requests": {"cpu": resources.requests.cpu, "memoryGb": resources.requests.memory_gb},
+            "limits": {"cpu": resources.limits.cpu, "memoryGb": resources.limits.memory_gb},
+            "scale": self.scale,
+        }
+
+
+def identity_env(args: ComputeArgs, service: str) -> list[AppEnvVar]:
+    """Variables that make Azure SDKs in the container use the service's user-assigned identity.
+
+    AZURE_CLIENT_ID selects it for `DefaultAzureCredential` (cache, Key Vault); the
+    authentication string makes Application Insights SDKs ingest with Entra ID, which the
+    component requires (its local authentication is off).
+    """
+    client_id = args.identities.by_service[service].client_id
+    return [
+        AppEnvVar("AZURE_CLIENT_ID", client_id),
+        AppEnvVar(
+            "APPLICATIONINSIGHTS_AUTHENTICATION_STRING", pulumi.Output.concat("Authorization=AAD;ClientId=", client_id)
+        ),
+    ]
