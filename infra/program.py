@@ -14,6 +14,7 @@ from pulumi.runtime import config as runtime_config
 from pulumi_azure_native import resources
 
 from checks.targets import TargetTable, load_targets
+from infra.components.cache import Cache, CacheArgs
 from infra.settings import NAMESPACE, LoadedSettings, RawConfig, load_settings
 from infra.tags import PROJECT, standard_tags
 
@@ -40,6 +41,17 @@ def build(loaded: LoadedSettings, targets: TargetTable) -> dict[str, Any]:
         location=settings.location,
         tags=tags,
     )
+    cache = Cache(
+        "cache",
+        CacheArgs(
+            redis=settings.redis,
+            environment=settings.environment,
+            resource_group_name=group.name,
+            location=settings.location,
+            naming=loaded.naming,
+            tags=tags,
+        ),
+    )
     return {
         "contractVersion": OUTPUTS_CONTRACT_VERSION,
         "project": PROJECT,
@@ -48,6 +60,7 @@ def build(loaded: LoadedSettings, targets: TargetTable) -> dict[str, Any]:
         "location": settings.location,
         "platform": settings.compute.platform,
         "resourceGroup": {"name": group.name, "id": group.id},
+        "cache": cache.stack_output(),
     }
 
 
