@@ -14,14 +14,18 @@ from pulumi.runtime import config as runtime_config
 from pulumi_azure_native import resources
 
 from checks.targets import TargetTable, load_targets
+from infra.components.alerts import Alerts, AlertsArgs
 from infra.components.app_env import AppEnvVar
+from infra.components.cache import Cache, CacheArgs
 from infra.components.compute_shared import ComputeArgs, LogDestination
 from infra.components.container_apps import ContainerAppsCompute
 from infra.components.container_groups import ContainerGroupsCompute
+from infra.components.diagnostics import send_to_workspace
 from infra.components.identities import ROLE_ACR_PULL, ROLE_MONITORING_METRICS_PUBLISHER, ServiceIdentities
 from infra.components.monitoring import Monitoring, MonitoringArgs
-from infra.settings import NAMESPACE, LoadedSettings, RawConfig, load_settings
+from infra.settings import NAMESPACE, LoadedSettings, RawConfig, StackSettings, load_settings
 from infra.tags import PROJECT, standard_tags
+from infra.watch import WatchScope, watch_plan
 
 OUTPUTS_CONTRACT_VERSION = 1
 SERVICES = ["backend", "web"]
@@ -60,27 +64,18 @@ def build(loaded: LoadedSettings, targets: TargetTable) -> dict[str, Any]:
         tags=tags,
         stack=loaded.stack,
     )
-    grants: list[pulumi.Resource] = [
-        identities.grant(
-            f"telemetry-publisher-{service}", service, ROLE_MONITORING_METRICS_PUBLISHER, monitoring.app_insights.id
-        )
-        for service in SERVICES
-    ]
-    registry = settings.compute.registry
-    if registry is not None and registry.resource_id is not None:
-        grants += [
-            identities.grant(f"acr-pull-{service}", service, ROLE_ACR_PULL, registry.resource_id)
-            for service in SERVICES
-        ]
-
-    shared_env = [
-        AppEnvVar(
-            "APPLICATIONINSIGHTS_CONNECTION_STRING",
-            pulumi.Output.secret(monitoring.app_insights.connection_string),
-            secret=True,
-            secret_name="appinsights-connection-string",
+    cache = Cache(
+        "cache",
+        CacheArgs(
+            redis=settings.redis,
+            environment=settings.environment,
+            resource_group_name=group.name,
+            location=settings.location,
+            naming=naming,
+            tags=tags,
         ),
-    ]
+    )
+    grants = _grants(settings, identities, monitoring, cache)
     compute_args = ComputeArgs(
         settings=settings,
         naming=naming,
@@ -93,13 +88,32 @@ def build(loaded: LoadedSettings, targets: TargetTable) -> dict[str, Any]:
             customer_id=monitoring.workspace_customer_id,
             shared_key=monitoring.shared_key() if monitoring.local_auth_needed else None,
         ),
-        shared_env=shared_env,
+        shared_env=_shared_env(monitoring, cache),
         depends_on=grants,
     )
     compute = (
         ContainerAppsCompute("compute", compute_args)
         if settings.uses_container_apps
         else ContainerGroupsCompute("compute", compute_args)
+    )
+    _diagnostics(monitoring, compute, cache)
+    alerts = Alerts(
+        "alerts",
+        AlertsArgs(
+            monitoring=settings.monitoring,
+            naming=naming,
+            resource_group_name=group.name,
+            tags=tags,
+            specs=watch_plan(
+                targets,
+                settings.compute.platform,
+                settings.redis.tier,
+                _watch_scopes(settings, compute, monitoring, cache),
+            ),
+            log_scope_id=monitoring.workspace.id,
+            location=settings.location,
+            secret_values=loaded.secrets,
+        ),
     )
     return {
         "contractVersion": OUTPUTS_CONTRACT_VERSION,
@@ -110,13 +124,132 @@ def build(loaded: LoadedSettings, targets: TargetTable) -> dict[str, Any]:
         "platform": settings.compute.platform,
         "resourceGroup": {"name": group.name, "id": group.id},
         "services": {name: deployment.contract() for name, deployment in compute.services.items()},
+        "cache": cache.stack_output(),
         "monitoring": {
             "logAnalyticsWorkspaceId": monitoring.workspace.id,
             "logAnalyticsCustomerId": monitoring.workspace_customer_id,
             "appInsightsId": monitoring.app_insights.id,
             "appInsightsAppId": monitoring.app_insights.app_id,
+            "actionGroupId": alerts.action_group.id if alerts.action_group else None,
         },
     }
+
+
+def _grants(
+    settings: StackSettings, identities: ServiceIdentities, monitoring: Monitoring, cache: Cache
+) -> list[pulumi.Resource]:
+    """Data-plane access each service's identity needs before its containers start."""
+    grants: list[pulumi.Resource] = [
+        identities.grant(
+            f"telemetry-publisher-{service}", service, ROLE_MONITORING_METRICS_PUBLISHER, monitoring.app_insights.id
+        )
+        for service in SERVICES
+    ]
+    if cache.connection.auth_mode == "entra":
+        grants += [
+            cache.grant_data_access(service, identities.by_service[service].principal_id) for service in SERVICES
+        ]
+    registry = settings.compute.registry
+    if registry is not None and registry.resource_id is not None:
+        grants += [
+            identities.grant(f"acr-pull-{service}", service, ROLE_ACR_PULL, registry.resource_id)
+            for service in SERVICES
+        ]
+    return grants
+
+
+def _shared_env(monitoring: Monitoring, cache: Cache) -> list[AppEnvVar]:
+    """What every service is told about its surroundings: telemetry and the cache."""
+    variables = [
+        AppEnvVar(
+            "APPLICATIONINSIGHTS_CONNECTION_STRING",
+            pulumi.Output.secret(monitoring.app_insights.connection_string),
+            secret=True,
+            secret_name="appinsights-connection-string",
+        ),
+    ]
+    cache_env = cache.container_environment()
+    variables += [AppEnvVar(name, value) for name, value in cache_env.plain.items()]
+    variables += [
+        AppEnvVar(name, value, secret=True, secret_name="redis-password") for name, value in cache_env.secret.items()
+    ]
+    return variables
+
+
+def _diagnostics(monitoring: Monitoring, compute: ContainerAppsCompute | ContainerGroupsCompute, cache: Cache) -> None:
+    """Platform logs and metrics of the environment or groups, and of the cache, to the workspace."""
+    workspace_id = monitoring.workspace.id
+    if isinstance(compute, ContainerAppsCompute):
+        send_to_workspace(
+            "diagnostics-environment",
+            resource_id=compute.environment.id,
+            workspace_id=workspace_id,
+            logs=True,
+            parent=compute,
+        )
+    else:
+        for index, container_group in enumerate(compute.groups, start=1):
+            send_to_workspace(
+                f"diagnostics-group-{index:02d}",
+                resource_id=container_group.id,
+                workspace_id=workspace_id,
+                logs=False,
+                parent=compute,
+            )
+    send_to_workspace(
+        "diagnostics-cache",
+        resource_id=cache.resource_id,
+        workspace_id=workspace_id,
+        logs=cache.tier == "classic",
+        parent=cache,
+    )
+    if cache.database_id is not None:
+        send_to_workspace(
+            "diagnostics-cache-database",
+            resource_id=cache.database_id,
+            workspace_id=workspace_id,
+            logs=True,
+            metrics=False,
+            parent=cache,
+        )
+
+
+def _watch_scopes(
+    settings: StackSettings,
+    compute: ContainerAppsCompute | ContainerGroupsCompute,
+    monitoring: Monitoring,
+    cache: Cache,
+) -> dict[str, list[WatchScope]]:
+    """What the target table's `scope` names mean on this stack."""
+    scopes: dict[str, list[WatchScope]] = {
+        "app-insights": [WatchScope("app-insights", monitoring.app_insights.id)],
+        "cache": [WatchScope("cache", cache.resource_id)],
+    }
+    if isinstance(compute, ContainerAppsCompute):
+        per_service = []
+        for name, service in settings.services.items():
+            scope = WatchScope(
+                name,
+                compute.apps[name].id,
+                cpu_limit=service.resources.limits.cpu,
+                memory_limit_gb=service.resources.limits.memory_gb,
+            )
+            scopes[f"service:{name}"] = [scope]
+            per_service.append(scope)
+        scopes["services"] = per_service
+    else:
+        scopes["container-groups"] = [
+            WatchScope(
+                f"{index:02d}-{name}",
+                container_group.id,
+                cpu_limit=service.resources.limits.cpu,
+                memory_limit_gb=service.resources.limits.memory_gb,
+                dimension=("containerName", name),
+            )
+            for index, container_group in enumerate(compute.groups, start=1)
+            for name, service in settings.services.items()
+        ]
+    return scopes
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from rich.table import Table
 from infra.paths import TEMPLATES_DIR
 from infra.plan.runner import PlannedResource, PlanResult
 from infra.plan.summaries import summarize
+from infra.plan.watch_section import watch_rows
 
 PLAN_SCHEMA_VERSION = 1
 SECRET_MASK = "[secret]"
@@ -144,6 +145,7 @@ def plan_document(result: PlanResult, extra_sections: dict[str, Any] | None = No
         "notices": list(result.loaded.notices),
         "resources": [resource_entry(r) for r in result.resources],
         "outputs": outputs,
+        "watch": watch_rows(result),
     }
     document.update(extra_sections or {})
     return document
@@ -156,7 +158,9 @@ def render_json(document: dict[str, Any]) -> str:
 def render_table(document: dict[str, Any], width: int = 160) -> str:
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, no_color=True, highlight=False)
-    custom = [r for r in document["resources"] if not r["component"]]
+    custom = sorted(
+        (r for r in document["resources"] if not r["component"]), key=lambda r: (r["type"], r["azureName"] or r["name"])
+    )
     title = f"fin-agent / {document['stack']}: {len(custom)} resources ({document['platform']}, {document['location']})"
     table = Table(title=title, show_lines=False)
     table.add_column("type", no_wrap=True)

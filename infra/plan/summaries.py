@@ -50,6 +50,14 @@ def _num(value: Any) -> str:
     return f"{value:g}" if isinstance(value, (int, float)) else str(value)
 
 
+OPERATOR_SYMBOLS = {
+    "GreaterThan": ">",
+    "GreaterThanOrEqual": ">=",
+    "LessThan": "<",
+    "LessThanOrEqual": "<=",
+    "Equals": "=",
+}
+
 ROLE_NAMES = {
     ROLE_ACR_PULL: "AcrPull",
     ROLE_MONITORING_METRICS_PUBLISHER: "Monitoring Metrics Publisher",
@@ -140,3 +148,114 @@ def _workspace(inputs: dict[str, Any]) -> str:
 def _app_insights(inputs: dict[str, Any]) -> str:
     auth = "local auth off" if inputs.get("disableLocalAuth") else "local auth on"
     return f"workspace-based; {auth}; sampling {_num(inputs.get('samplingPercentage', 100))} %"
+
+
+def _entra_or_keys(access_keys_on: bool) -> str:
+    return "auth access key + Entra ID" if access_keys_on else "auth Entra ID only (access keys off)"
+
+
+@summarizes("azure-native:redisenterprise:RedisEnterprise")
+def _managed_redis_cluster(inputs: dict[str, Any]) -> str:
+    sku = (inputs.get("sku") or {}).get("name")
+    return (
+        f"Azure Managed Redis {sku}, HA {inputs.get('highAvailability')}, TLS >= {inputs.get('minimumTlsVersion')}, "
+        f"public access {inputs.get('publicNetworkAccess')}"
+    )
+
+
+@summarizes("azure-native:redisenterprise:Database")
+def _managed_redis_database(inputs: dict[str, Any]) -> str:
+    port = inputs.get("port")
+    return (
+        f"database {inputs.get('databaseName')}, eviction {inputs.get('evictionPolicy')}, "
+        f"{inputs.get('clientProtocol')} (TLS) on port {int(port) if port is not None else '?'}, "
+        f"{inputs.get('clusteringPolicy')}, {_entra_or_keys(inputs.get('accessKeysAuthentication') == 'Enabled')}"
+    )
+
+
+@summarizes("azure-native:redis:Redis")
+def _classic_redis(inputs: dict[str, Any]) -> str:
+    sku = inputs.get("sku") or {}
+    capacity = sku.get("capacity")
+    configuration = inputs.get("redisConfiguration") or {}
+    parts = [
+        f"Azure Cache for Redis {sku.get('name')} {sku.get('family')}{int(capacity) if capacity is not None else '?'}",
+        f"Redis {inputs.get('redisVersion')}",
+        f"maxmemory-policy {configuration.get('maxmemoryPolicy')}",
+    ]
+    for key, label in (
+        ("maxmemoryReserved", "maxmemory-reserved"),
+        ("maxfragmentationmemoryReserved", "maxfragmentationmemory-reserved"),
+    ):
+        if configuration.get(key) is not None:
+            parts.append(f"{label} {configuration[key]} MB")
+    parts += [
+        f"TLS >= {inputs.get('minimumTlsVersion')}",
+        "non-TLS port " + ("on" if inputs.get("enableNonSslPort") else "off"),
+        f"public access {inputs.get('publicNetworkAccess')}",
+        _entra_or_keys(not inputs.get("disableAccessKeyAuthentication")),
+    ]
+    return ", ".join(parts)
+
+
+@summarizes("azure-native:redisenterprise:AccessPolicyAssignment")
+def _managed_redis_access(inputs: dict[str, Any]) -> str:
+    user = inputs.get("user") or {}
+    return f"Entra ID data access, policy '{inputs.get('accessPolicyName')}', object {user.get('objectId')}"
+
+
+@summarizes("azure-native:redis:AccessPolicyAssignment")
+def _classic_redis_access(inputs: dict[str, Any]) -> str:
+    return (
+        f"Entra ID data access, policy '{inputs.get('accessPolicyName')}', object {inputs.get('objectId')} "
+        f"({inputs.get('objectIdAlias')})"
+    )
+
+
+@summarizes("azure-native:monitor:MetricAlert")
+def _metric_alert(inputs: dict[str, Any]) -> str:
+    criteria = _open(inputs.get("criteria") or {}).get("allOf", [{}])[0]
+    dimensions = "".join(
+        f" [{d.get('name')}={','.join(d.get('values', []))}]" for d in criteria.get("dimensions") or []
+    )
+    symbol = OPERATOR_SYMBOLS.get(criteria.get("operator", ""), criteria.get("operator"))
+    notify = "notifies action group" if inputs.get("actions") else "notifies nobody"
+    return (
+        f"sev {_num(inputs.get('severity'))}: {criteria.get('timeAggregation')} {criteria.get('metricName')}"
+        f"{dimensions} {symbol} {_num(criteria.get('threshold'))} over {inputs.get('windowSize')} "
+        f"every {inputs.get('evaluationFrequency')}; {notify}"
+    )
+
+
+@summarizes("azure-native:monitor:ScheduledQueryRule")
+def _log_alert(inputs: dict[str, Any]) -> str:
+    condition = _open(inputs.get("criteria") or {}).get("allOf", [{}])[0]
+    symbol = OPERATOR_SYMBOLS.get(condition.get("operator", ""), condition.get("operator"))
+    table = str(condition.get("query", "")).split("|", 1)[0].strip()
+    notify = "notifies action group" if inputs.get("actions") else "notifies nobody"
+    return (
+        f"sev {_num(inputs.get('severity'))}: log query on {table}, {condition.get('timeAggregation')} of value "
+        f"{symbol} {_num(condition.get('threshold'))} over {inputs.get('windowSize')} "
+        f"every {inputs.get('evaluationFrequency')}; {notify}"
+    )
+
+
+@summarizes("azure-native:monitor:ActionGroup")
+def _action_group(inputs: dict[str, Any]) -> str:
+    emails = [e.get("emailAddress") for e in _open(inputs.get("emailReceivers") or [])]
+    hooks = [h.get("name") for h in _open(inputs.get("webhookReceivers") or [])]
+    parts = []
+    if emails:
+        parts.append("email " + ", ".join(emails))
+    if hooks:
+        parts.append("webhook " + ", ".join(hooks) + " (URL secret)")
+    return "; ".join(parts)
+
+
+@summarizes("azure-native:monitor:DiagnosticSetting")
+def _diagnostic_setting(inputs: dict[str, Any]) -> str:
+    logs = [entry.get("categoryGroup") or entry.get("category") for entry in _open(inputs.get("logs") or [])]
+    metrics = [entry.get("category") for entry in _open(inputs.get("metrics") or [])]
+    source = str(inputs.get("resourceUri", "")).rsplit("/", 1)[-1]
+    sent = ", ".join([*(f"logs {c}" for c in logs), *(f"metrics {c}" for c in metrics)])
+    return f"{source}: {sent} to the workspace"

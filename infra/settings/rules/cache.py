@@ -42,7 +42,7 @@ CLASSIC_RETIREMENT = "2028-09-30"
 
 
 # The settings sections (field names) these rules read.
-SECTIONS = frozenset({"redis"})
+SECTIONS = frozenset({"redis", "environment"})
 
 
 def redis_policy_name(value: str) -> str | None:
@@ -108,6 +108,14 @@ def check(settings: StackSettings) -> list[Problem]:
         problems += _check_managed(redis)
     else:
         problems += _check_classic(redis)
+    if settings.environment == "prod" and not redis.high_availability:
+        problems.append(
+            Problem(
+                "redis.highAvailability",
+                "prod caches must be replicated (highAvailability: true); a single node loses the cache on any fault",
+                redis.high_availability,
+            )
+        )
     if redis.strict:
         for key, value in unsettable_guide_settings(redis):
             problems.append(
@@ -169,6 +177,15 @@ def _check_classic(redis: RedisSettings) -> list[Problem]:
         )
         return problems
     name, _, _ = classic_sku_parts(redis.sku)
+    if name == "Basic" and redis.high_availability:
+        problems.append(
+            Problem(
+                "redis.highAvailability",
+                "a Basic cache is a single node with no replica; choose a Standard or Premium SKU, "
+                "or set highAvailability: false",
+                redis.high_availability,
+            )
+        )
     if name == "Basic":
         for key, value in (
             ("maxmemoryReservedMb", redis.maxmemory_reserved_mb),
@@ -194,6 +211,11 @@ def notices(settings: StackSettings) -> list[str]:
         found.append(
             f"redis.tier=classic: Azure Cache for Redis retires on {CLASSIC_RETIREMENT} and tenants "
             "without an existing cache can no longer create one; prefer tier managed (Azure Managed Redis)"
+        )
+    if redis.tier == "classic" and not redis.high_availability and redis.sku.startswith(("Standard_", "Premium_")):
+        found.append(
+            "redis.highAvailability=false has no effect on Azure Cache for Redis Standard and Premium: "
+            "they always run a replica (only Basic is a single node)"
         )
     if not redis.strict:
         for key, value in unsettable_guide_settings(redis):

@@ -17,7 +17,7 @@ SECRET_LOOKING_NAME = re.compile(
 
 
 # The settings sections (field names) these rules read.
-SECTIONS = frozenset({"location", "allow_unlisted_location", "tags", "services"})
+SECTIONS = frozenset({"location", "allow_unlisted_location", "tags", "services", "monitoring"})
 
 
 def check(settings: StackSettings) -> list[Problem]:
@@ -58,4 +58,10 @@ def check(settings: StackSettings) -> list[Problem]:
 
 
 def notices(settings: StackSettings) -> list[str]:
+    receivers = settings.monitoring.receivers
+    if not receivers.emails and not receivers.webhooks:
+        return [
+            "monitoring.receivers is empty: the alerts are created but notify nobody "
+            "(add monitoring.receivers.emails or .webhooks)"
+        ]
     return []
