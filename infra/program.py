@@ -21,8 +21,15 @@ from infra.components.compute_shared import ComputeArgs, LogDestination
 from infra.components.container_apps import ContainerAppsCompute
 from infra.components.container_groups import ContainerGroupsCompute
 from infra.components.diagnostics import send_to_workspace
-from infra.components.identities import ROLE_ACR_PULL, ROLE_MONITORING_METRICS_PUBLISHER, ServiceIdentities
+from infra.components.identities import (
+    ROLE_ACR_PULL,
+    ROLE_KEY_VAULT_SECRETS_USER,
+    ROLE_MONITORING_METRICS_PUBLISHER,
+    ServiceIdentities,
+)
+from infra.components.key_vault import KeyVault, KeyVaultArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
+from infra.components.network import PRIVATE_LINK, Network, NetworkArgs
 from infra.settings import NAMESPACE, LoadedSettings, RawConfig, StackSettings, load_settings
 from infra.tags import PROJECT, standard_tags
 from infra.watch import WatchScope, watch_plan
@@ -75,7 +82,44 @@ def build(loaded: LoadedSettings, targets: TargetTable) -> dict[str, Any]:
             tags=tags,
         ),
     )
-    grants = _grants(settings, identities, monitoring, cache)
+    network = (
+        Network(
+            "network",
+            NetworkArgs(
+                settings=settings.network,
+                platform=settings.compute.platform,
+                naming=naming,
+                resource_group_name=group.name,
+                location=settings.location,
+                tags=tags,
+            ),
+        )
+        if settings.network is not None
+        else None
+    )
+    key_vault = (
+        KeyVault(
+            "key-vault",
+            KeyVaultArgs(
+                settings=settings.key_vault,
+                prod=settings.is_prod,
+                naming=naming,
+                resource_group_name=group.name,
+                location=settings.location,
+                tags=tags,
+                secrets={
+                    key: loaded.secrets[key]
+                    for _, service in settings.services.items()
+                    for key in service.secrets.values()
+                },
+            ),
+        )
+        if settings.key_vault is not None
+        else None
+    )
+    if network is not None:
+        _private_endpoints(settings, network, cache, key_vault)
+    grants = _grants(settings, identities, monitoring, cache, key_vault)
     compute_args = ComputeArgs(
         settings=settings,
         naming=naming,
@@ -90,6 +134,8 @@ def build(loaded: LoadedSettings, targets: TargetTable) -> dict[str, Any]:
         ),
         shared_env=_shared_env(monitoring, cache),
         depends_on=grants,
+        apps_subnet_id=network.apps_subnet_id if network is not None else None,
+        key_vault_urls=key_vault.secret_urls if key_vault is not None else None,
     )
     compute = (
         ContainerAppsCompute("compute", compute_args)
@@ -132,11 +178,35 @@ def build(loaded: LoadedSettings, targets: TargetTable) -> dict[str, Any]:
             "appInsightsAppId": monitoring.app_insights.app_id,
             "actionGroupId": alerts.action_group.id if alerts.action_group else None,
         },
+        "network": (
+            {
+                "virtualNetworkId": network.virtual_network.id,
+                "appsSubnetId": network.apps_subnet_id,
+                "privateEndpointsSubnetId": network.private_endpoints_subnet_id,
+            }
+            if network is not None
+            else None
+        ),
+        "keyVault": {"id": key_vault.vault.id, "uri": key_vault.uri} if key_vault is not None else None,
     }
 
 
+def _private_endpoints(settings: StackSettings, network: Network, cache: Cache, key_vault: KeyVault | None) -> None:
+    """Private endpoints (and their DNS) for what the settings keep off the internet."""
+    if not settings.redis.public_network_access:
+        group_id, zone = PRIVATE_LINK["managed-redis" if cache.tier == "managed" else "classic-redis"]
+        network.private_endpoint("cache", target_id=cache.resource_id, group_id=group_id, zone_name=zone)
+    if key_vault is not None and settings.key_vault is not None and not settings.key_vault.public_network_access:
+        group_id, zone = PRIVATE_LINK["key-vault"]
+        network.private_endpoint("kv", target_id=key_vault.vault.id, group_id=group_id, zone_name=zone)
+
+
 def _grants(
-    settings: StackSettings, identities: ServiceIdentities, monitoring: Monitoring, cache: Cache
+    settings: StackSettings,
+    identities: ServiceIdentities,
+    monitoring: Monitoring,
+    cache: Cache,
+    key_vault: KeyVault | None,
 ) -> list[pulumi.Resource]:
     """Data-plane access each service's identity needs before its containers start."""
     grants: list[pulumi.Resource] = [
@@ -148,6 +218,11 @@ def _grants(
     if cache.connection.auth_mode == "entra":
         grants += [
             cache.grant_data_access(service, identities.by_service[service].principal_id) for service in SERVICES
+        ]
+    if key_vault is not None:
+        grants += [
+            identities.grant(f"secrets-user-{service}", service, ROLE_KEY_VAULT_SECRETS_USER, key_vault.vault.id)
+            for service in SERVICES
         ]
     registry = settings.compute.registry
     if registry is not None and registry.resource_id is not None:

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from infra.paths import STACKS_DIR
+from infra.plan.runner import PlanResult, plan_stack
 from infra.plan.stackfile import raw_config_from_mapping
 from infra.settings import RawConfig
 
@@ -51,6 +52,22 @@ def raw_config(stack: str = "dev", overrides: dict[str, Any] | None = None) -> R
         container = mapping.setdefault(key, {})
         _apply(container, rest, value)
     return raw_config_from_mapping(mapping)
+
+
+_UNCHANGED_PLANS: dict[str, PlanResult] = {}
+
+
+def plan(stack: str = "dev", overrides: dict[str, Any] | None = None, targets_file: Path | None = None) -> PlanResult:
+    """Plan `stack` under the mock engine with overrides applied.
+
+    Plans of an unchanged stack file are shared between tests (tests only read them), which
+    keeps the suite fast; any override or other target table plans afresh.
+    """
+    if not overrides and targets_file is None:
+        if stack not in _UNCHANGED_PLANS:
+            _UNCHANGED_PLANS[stack] = plan_stack(stack, raw=raw_config(stack))
+        return _UNCHANGED_PLANS[stack]
+    return plan_stack(stack, raw=raw_config(stack, overrides), targets_file=targets_file)
 
 
 @pytest.fixture

@@ -20,12 +20,12 @@ from pulumi.runtime.sync_await import _sync_await
 from checks.outputs import CacheOut
 from infra.components.cache import Cache, CacheArgs
 from infra.plan.mocks import AzureMocks
-from infra.plan.runner import PlannedResource, PlanResult, RecordingMonitor, plan_stack, run_entrypoint
+from infra.plan.runner import PlannedResource, RecordingMonitor, run_entrypoint
 from infra.plan.summaries import summarize
 from infra.settings import SettingsError, load_settings
 from infra.settings.rules.cache import EVICTION_POLICIES
 from infra.tags import PROJECT, standard_tags
-from tests.conftest import STACKS, raw_config
+from tests.conftest import STACKS, plan, raw_config
 
 CLUSTER = "azure-native:redisenterprise:RedisEnterprise"
 DATABASE = "azure-native:redisenterprise:Database"
@@ -37,10 +37,6 @@ FAKE_PRINCIPAL = "2b8f6a2e-1c3d-4e5f-8a9b-0c1d2e3f4a5b"
 CLASSIC_STANDARD = {"redis.tier": "classic", "redis.sku": "Standard_C1"}
 SECRET = {"secure": "v1:encrypted"}
 SECRET_KEYS = ("supabaseUrl", "supabaseServiceKey", "plaidClientId", "plaidSecret", "marketDataApiKey", "aiApiKey")
-
-
-def plan(stack: str = "dev", overrides: dict[str, Any] | None = None) -> PlanResult:
-    return plan_stack(stack, raw=raw_config(stack, overrides))
 
 
 def refused(stack: str, overrides: dict[str, Any]) -> list[str]:
@@ -87,9 +83,10 @@ def test_managed_cluster_states_public_access_tls_and_high_availability() -> Non
     assert cluster.inputs["location"] == "westeurope"
     assert cluster.inputs["tags"]["managed-by"] == "pulumi"
 
-    private = plan("dev", {"redis.publicNetworkAccess": False, "redis.highAvailability": False}).one(CLUSTER)
+    private = plan("prod", {"redis.publicNetworkAccess": False, "redis.highAvailability": True}).one(CLUSTER)
     assert private.inputs["publicNetworkAccess"] == "Disabled"
-    assert private.inputs["highAvailability"] == "Disabled"
+    single = plan("dev", {"redis.highAvailability": False}).one(CLUSTER)
+    assert single.inputs["highAvailability"] == "Disabled"
 
 
 def test_prod_cache_is_highly_available_and_protected() -> None:
@@ -197,7 +194,7 @@ def test_classic_policy_given_in_azures_spelling_is_sent_in_redis_spelling() -> 
 
 def test_classic_access_keys_and_public_access_follow_settings() -> None:
     cache = plan(
-        "dev", {**CLASSIC_STANDARD, "redis.accessKeysAuthentication": True, "redis.publicNetworkAccess": False}
+        "staging", {**CLASSIC_STANDARD, "redis.accessKeysAuthentication": True, "redis.publicNetworkAccess": False}
     ).one(CLASSIC)
     assert cache.inputs["disableAccessKeyAuthentication"] is False
     assert cache.inputs["publicNetworkAccess"] == "Disabled"
@@ -563,7 +560,7 @@ def test_grant_names_azure_would_refuse_fail_before_deploying(overrides: dict[st
 def test_plan_summaries_show_the_settings_that_matter() -> None:
     managed = plan("prod")
     assert summarize(managed.one(CLUSTER)) == (
-        "Azure Managed Redis Balanced_B3, HA Enabled, TLS >= 1.2, public access Enabled"
+        "Azure Managed Redis Balanced_B3, HA Enabled, TLS >= 1.2, public access Disabled"
     )
     assert summarize(managed.one(DATABASE)) == (
         "database default, eviction AllKeysLRU, Encrypted (TLS) on port 10000, EnterpriseCluster, "
@@ -572,5 +569,5 @@ def test_plan_summaries_show_the_settings_that_matter() -> None:
     classic = plan("prod", {**CLASSIC_STANDARD, "redis.maxmemoryReservedMb": 100})
     assert summarize(classic.one(CLASSIC)) == (
         "Azure Cache for Redis Standard C1, Redis 6, maxmemory-policy allkeys-lru, maxmemory-reserved 100 MB, "
-        "TLS >= 1.2, non-TLS port off, public access Enabled, auth Entra ID only (access keys off)"
+        "TLS >= 1.2, non-TLS port off, public access Disabled, auth Entra ID only (access keys off)"
     )

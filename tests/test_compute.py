@@ -9,9 +9,9 @@ from pulumi.runtime import rpc
 
 from checks.outputs import ServiceOut
 from infra.components.identities import ROLE_ACR_PULL
-from infra.plan.runner import PlannedResource, PlanResult, plan_stack
+from infra.plan.runner import PlannedResource, PlanResult
 from infra.settings.loader import load_settings
-from tests.conftest import raw_config
+from tests.conftest import plan, raw_config
 
 APP = "azure-native:app:ContainerApp"
 ENVIRONMENT = "azure-native:app:ManagedEnvironment"
@@ -26,10 +26,6 @@ SECRET_VALUES = {
     "marketDataApiKey": "md-key-0123456789",
     "aiApiKey": "ai-key-0123456789",
 }
-
-
-def plan(stack: str, overrides: dict[str, Any] | None = None) -> PlanResult:
-    return plan_stack(stack, raw=raw_config(stack, overrides))
 
 
 def plan_with_secret_values(stack: str) -> PlanResult:
@@ -143,7 +139,7 @@ def test_container_apps_probe_the_health_path_within_bounds(service: str) -> Non
 
 
 def test_ingress_is_https_only_and_web_gets_the_backends_url() -> None:
-    result = plan("prod")
+    result = plan("prod", {"services.backend.ingress": "external"})
     backend, web = app_named(result, "backend"), app_named(result, "web")
     for app in (backend, web):
         ingress = opened(app.inputs["configuration"])["ingress"]
@@ -155,7 +151,7 @@ def test_ingress_is_https_only_and_web_gets_the_backends_url() -> None:
 
 
 def test_backend_can_be_internal_while_web_stays_external() -> None:
-    result = plan("staging", {"services.backend.ingress": "internal"})
+    result = plan("staging")  # staging and prod keep the backend inside the environment
     backend_ingress = opened(app_named(result, "backend").inputs["configuration"])["ingress"]
     web_ingress = opened(app_named(result, "web").inputs["configuration"])["ingress"]
     assert backend_ingress["external"] is False

@@ -11,8 +11,8 @@ from pulumi.runtime import rpc
 
 from checks.targets import TARGETS_FILE, TargetsError, parse_targets
 from infra.plan.render import plan_document
-from infra.plan.runner import PlannedResource, PlanResult, plan_stack
-from tests.conftest import raw_config
+from infra.plan.runner import PlannedResource, PlanResult
+from tests.conftest import plan
 
 METRIC_ALERT = "azure-native:monitor:MetricAlert"
 LOG_ALERT = "azure-native:monitor:ScheduledQueryRule"
@@ -24,10 +24,6 @@ ACA = "Microsoft.App/containerApps"
 ACI = "Microsoft.ContainerInstance/containerGroups"
 APPI = "microsoft.insights/components"
 GE = "GreaterThanOrEqual"
-
-
-def plan(stack: str, overrides: dict[str, Any] | None = None, targets_file: Path | None = None) -> PlanResult:
-    return plan_stack(stack, raw=raw_config(stack, overrides), targets_file=targets_file)
 
 
 def opened(value: Any) -> Any:

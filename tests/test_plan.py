@@ -10,9 +10,9 @@ from click.testing import CliRunner
 
 from checks.outputs import parse_outputs
 from infra.cli import main as cli
-from infra.plan.runner import plan_stack, run_entrypoint
+from infra.plan.runner import run_entrypoint
 from infra.settings import RawConfig
-from tests.conftest import STACKS, raw_config
+from tests.conftest import STACKS, plan, raw_config
 
 EXPECTED_TYPES = {
     "dev": {
@@ -35,24 +35,34 @@ EXPECTED_TYPES["staging"] = (EXPECTED_TYPES["dev"] - {"azure-native:containerins
     "azure-native:app:ContainerApp",
     "azure-native:monitor:ActionGroup",
 }
+EXPECTED_TYPES["staging"] |= {
+    "azure-native:network:VirtualNetwork",
+    "azure-native:network:PrivateEndpoint",
+    "azure-native:network:PrivateDnsZoneGroup",
+    "azure-native:privatedns:PrivateZone",
+    "azure-native:privatedns:VirtualNetworkLink",
+    "azure-native:keyvault:Vault",
+    "azure-native:keyvault:Secret",
+}
 EXPECTED_TYPES["prod"] = EXPECTED_TYPES["staging"]
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_stack_plans_with_the_resource_types_it_needs(stack: str) -> None:
-    result = plan_stack(stack)
+    result = plan(stack)
     custom_types = {r.type for r in result.resources if r.custom}
     assert custom_types == EXPECTED_TYPES[stack]
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_taggable_resource_carries_the_standard_tags(stack: str) -> None:
-    result = plan_stack(stack)
+    result = plan(stack)
     untaggable = {
         "azure-native:authorization:RoleAssignment",
         "azure-native:monitor:DiagnosticSetting",
         "azure-native:redisenterprise:Database",
         "azure-native:redisenterprise:AccessPolicyAssignment",
+        "azure-native:network:PrivateDnsZoneGroup",
     }
     for resource in result.resources:
         if not resource.custom or resource.type in untaggable:
@@ -65,7 +75,7 @@ def test_every_taggable_resource_carries_the_standard_tags(stack: str) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_outputs_follow_the_contract_the_checks_read(stack: str) -> None:
-    result = plan_stack(stack)
+    result = plan(stack)
     outputs = parse_outputs(json.loads(json.dumps(result.outputs)))
     assert outputs.stack == stack
     assert set(outputs.services) == {"backend", "web"}
@@ -77,7 +87,7 @@ def test_outputs_follow_the_contract_the_checks_read(stack: str) -> None:
 
 
 def test_names_follow_caf_abbreviations_with_environment_and_token() -> None:
-    result = plan_stack("prod")
+    result = plan("prod")
     token = result.loaded.naming.token
     names = {r.resource_id.rsplit("/", 1)[-1] for r in result.resources if r.custom and r.resource_id}
     for expected in (
@@ -105,7 +115,7 @@ def test_the_real_entry_point_exports_the_outputs() -> None:
     monitor = run_entrypoint(RawConfig(values, frozenset(secret_keys)), "staging")
     types = {r.type for r in monitor.planned.values()}
     assert "azure-native:app:ContainerApp" in types
-    assert len(monitor.planned) == len(plan_stack("staging").resources)
+    assert len(monitor.planned) == len(plan("staging").resources)
 
 
 def run_cli(*args: str):

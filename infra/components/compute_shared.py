@@ -36,6 +36,10 @@ class ComputeArgs:
     shared_env: list[AppEnvVar] = field(default_factory=list)
     # Resources the apps must wait for (e.g. role grants their identities need at start).
     depends_on: list[pulumi.Resource] = field(default_factory=list)
+    # Subnet for the environment or the groups (stacks with a network).
+    apps_subnet_id: pulumi.Input[str] | None = None
+    # Config secret key -> Key Vault secret URI (stacks with a Key Vault; Container Apps only).
+    key_vault_urls: dict[str, pulumi.Input[str]] | None = None
 
 
 @dataclass

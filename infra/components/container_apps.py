@@ -12,7 +12,9 @@
 - Probes: liveness, readiness and startup on the health path, within Container Apps' bounds.
 - Ingress: HTTPS only (`allowInsecure: false`); web external; backend as configured; web gets
   the backend's URL. Each app runs as its service's user-assigned identity.
-- Secrets: Container Apps secrets, referenced by `secretRef`; never plain values.
+- Secrets: Container Apps secrets, referenced by `secretRef`; never plain values. With a Key
+  Vault, the app secrets are Key Vault references read with the app's identity.
+- Network: with a stack network, the environment runs in the delegated apps subnet.
 """
 
 from __future__ import annotations
@@ -111,6 +113,13 @@ class ContainerAppsCompute(pulumi.ComponentResource):
             workload_profiles=profiles,
             zone_redundant=bool(apps_settings and apps_settings.zone_redundant),
             app_logs_configuration=app.AppLogsConfigurationArgs(destination="azure-monitor"),
+            # In the stack's network when it has one; the environment stays externally
+            # reachable (web is public), apps choose internal or external ingress themselves.
+            vnet_configuration=(
+                app.VnetConfigurationArgs(infrastructure_subnet_id=args.apps_subnet_id, internal=False)
+                if args.apps_subnet_id is not None
+                else None
+            ),
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -136,9 +145,18 @@ class ContainerAppsCompute(pulumi.ComponentResource):
         settings = args.settings
         identity = args.identities.by_service[service_name]
         variables = (
-            service_env(service, args.secret_values) + args.shared_env + identity_env(args, service_name) + extra_env
+            service_env(service, args.secret_values, args.key_vault_urls)
+            + args.shared_env
+            + identity_env(args, service_name)
+            + extra_env
         )
-        secrets = [app.SecretArgs(name=v.container_apps_secret_name(), value=v.value) for v in variables if v.secret]
+        secrets = [
+            app.SecretArgs(name=v.container_apps_secret_name(), key_vault_url=v.key_vault_url, identity=identity.id)
+            if v.key_vault_url is not None
+            else app.SecretArgs(name=v.container_apps_secret_name(), value=v.value)
+            for v in variables
+            if v.secret
+        ]
         env = [
             app.EnvironmentVarArgs(name=v.name, secret_ref=v.container_apps_secret_name())
             if v.secret

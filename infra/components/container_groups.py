@@ -71,6 +71,9 @@ class ContainerGroupsCompute(pulumi.ComponentResource):
                     readiness_probe=group_probe(service, service.probes.failure_threshold),
                 )
             )
+        in_subnet = (
+            args.apps_subnet_id is not None and groups_settings is not None and groups_settings.network == "subnet"
+        )
         public_ports = [
             containerinstance.PortArgs(port=service.port, protocol="TCP")
             for _, service in services.items()
@@ -103,13 +106,20 @@ class ContainerGroupsCompute(pulumi.ComponentResource):
                     if registry
                     else None
                 ),
-                ip_address=containerinstance.IpAddressArgs(
-                    type="Public",
-                    dns_name_label=label,
-                    # Only this tenant may reuse the label after deletion (no subdomain takeover).
-                    auto_generated_domain_name_label_scope="TenantReuse",
-                    ports=public_ports,
+                ip_address=(
+                    containerinstance.IpAddressArgs(type="Private", ports=public_ports)
+                    if in_subnet
+                    else containerinstance.IpAddressArgs(
+                        type="Public",
+                        dns_name_label=label,
+                        # Only this tenant may reuse the label after deletion (no subdomain takeover).
+                        auto_generated_domain_name_label_scope="TenantReuse",
+                        ports=public_ports,
+                    )
                 ),
+                subnet_ids=[containerinstance.ContainerGroupSubnetIdArgs(id=args.apps_subnet_id)]
+                if in_subnet
+                else None,
                 diagnostics=containerinstance.ContainerGroupDiagnosticsArgs(
                     log_analytics=containerinstance.LogAnalyticsArgs(
                         workspace_id=args.logs.customer_id,
@@ -124,7 +134,8 @@ class ContainerGroupsCompute(pulumi.ComponentResource):
             self.groups.append(group)
 
         group_ids = pulumi.Output.all(*[g.id for g in self.groups]).apply(list)
-        first_fqdn = self.groups[0].ip_address.apply(lambda ip: ip.fqdn if ip else None)
+        # In a subnet the group has a private IP and no DNS name: its address is the endpoint.
+        first_fqdn = self.groups[0].ip_address.apply(lambda ip: (ip.ip if in_subnet else ip.fqdn) if ip else None)
         self.services: dict[str, ServiceDeployment] = {}
         for service_name, service in services.items():
             exposed = service.ingress == "external"

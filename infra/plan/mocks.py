@@ -204,11 +204,13 @@ def _computed(type_token: str, inputs: dict[str, Any], resource_id: str) -> dict
         properties["vaultUri"] = f"https://{name}.vault.azure.net/"
         state["properties"] = properties
     elif type_token == "azure-native:keyvault:Secret":
-        properties = dict(inputs.get("properties") or {})
+        # The properties hold the secret value, so they arrive wrapped as one secret.
+        raw_properties = inputs.get("properties") or {}
+        properties = dict(unwrap_rpc_secret(raw_properties))
         vault = inputs.get("vaultName")
         properties["secretUri"] = f"https://{vault}.vault.azure.net/secrets/{name}"
         properties["secretUriWithVersion"] = f"https://{vault}.vault.azure.net/secrets/{name}/0000"
-        state["properties"] = properties
+        state["properties"] = wrap_rpc_secret(properties) if is_rpc_secret(raw_properties) else properties
     elif type_token == "azure-native:network:PrivateEndpoint":
         state["customDnsConfigs"] = []
     return state

@@ -74,7 +74,11 @@ def _environment(inputs: dict[str, Any]) -> str:
     )
     logs = (_open(inputs.get("appLogsConfiguration")) or {}).get("destination", "none")
     zone = "zone-redundant" if inputs.get("zoneRedundant") else "single-zone"
-    return f"profiles: {profiles}; {zone}; logs via {logs}"
+    vnet = _open(inputs.get("vnetConfiguration")) or {}
+    network = (
+        f"; in subnet {str(vnet['infrastructureSubnetId']).rsplit('/', 1)[-1]}" if vnet else "; Azure-managed network"
+    )
+    return f"profiles: {profiles}; {zone}; logs via {logs}{network}"
 
 
 @summarizes("azure-native:app:ContainerApp")
@@ -102,7 +106,8 @@ def _container_app(inputs: dict[str, Any]) -> str:
     parts.append(f"ingress {exposure}, {'HTTP allowed' if ingress.get('allowInsecure') else 'HTTPS only'}")
     secrets = configuration.get("secrets") or []
     if secrets:
-        parts.append(f"{len(secrets)} secrets by reference")
+        in_vault = sum(1 for s in secrets if s.get("keyVaultUrl"))
+        parts.append(f"{len(secrets)} secrets by reference" + (f" ({in_vault} from Key Vault)" if in_vault else ""))
     return "; ".join(parts)
 
 
@@ -259,3 +264,60 @@ def _diagnostic_setting(inputs: dict[str, Any]) -> str:
     source = str(inputs.get("resourceUri", "")).rsplit("/", 1)[-1]
     sent = ", ".join([*(f"logs {c}" for c in logs), *(f"metrics {c}" for c in metrics)])
     return f"{source}: {sent} to the workspace"
+
+
+@summarizes("azure-native:network:VirtualNetwork")
+def _virtual_network(inputs: dict[str, Any]) -> str:
+    space = ", ".join((_open(inputs.get("addressSpace")) or {}).get("addressPrefixes", []))
+    subnets = []
+    for subnet in _open(inputs.get("subnets") or []):
+        delegations = [d.get("serviceName") for d in subnet.get("delegations") or []]
+        label = f"{subnet.get('addressPrefix')}" + (f" delegated to {', '.join(delegations)}" if delegations else "")
+        subnets.append(label)
+    return f"{space}; subnets {'; '.join(subnets)}"
+
+
+@summarizes("azure-native:network:PrivateEndpoint")
+def _private_endpoint(inputs: dict[str, Any]) -> str:
+    connections = _open(inputs.get("privateLinkServiceConnections") or [])
+    targets = [
+        f"{str(c.get('privateLinkServiceId', '')).rsplit('/', 1)[-1]} ({', '.join(c.get('groupIds', []))})"
+        for c in connections
+    ]
+    return "private endpoint for " + ", ".join(targets)
+
+
+@summarizes("azure-native:network:PrivateDnsZoneGroup")
+def _dns_zone_group(inputs: dict[str, Any]) -> str:
+    zones = [
+        str(c.get("privateDnsZoneId", "")).rsplit("/", 1)[-1] for c in _open(inputs.get("privateDnsZoneConfigs") or [])
+    ]
+    return f"{inputs.get('privateEndpointName')} registered in {', '.join(zones)}"
+
+
+@summarizes("azure-native:privatedns:PrivateZone")
+def _private_zone(inputs: dict[str, Any]) -> str:
+    return "private DNS zone"
+
+
+@summarizes("azure-native:privatedns:VirtualNetworkLink")
+def _zone_link(inputs: dict[str, Any]) -> str:
+    network = str((_open(inputs.get("virtualNetwork")) or {}).get("id", "")).rsplit("/", 1)[-1]
+    return f"{inputs.get('privateZoneName')} linked to {network}"
+
+
+@summarizes("azure-native:keyvault:Vault")
+def _vault(inputs: dict[str, Any]) -> str:
+    properties = _open(inputs.get("properties") or {})
+    parts = [
+        "RBAC" if properties.get("enableRbacAuthorization") else "access policies",
+        f"soft delete {_num(properties.get('softDeleteRetentionInDays'))} days",
+        "purge protection" if properties.get("enablePurgeProtection") else "no purge protection",
+        f"public access {properties.get('publicNetworkAccess')}",
+    ]
+    return "; ".join(parts)
+
+
+@summarizes("azure-native:keyvault:Secret")
+def _vault_secret(inputs: dict[str, Any]) -> str:
+    return f"secret in {inputs.get('vaultName')} (value from Pulumi config, never shown)"

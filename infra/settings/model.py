@@ -13,6 +13,7 @@ under each stack file, so a stack states only what differs.
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -193,6 +194,25 @@ class MonitoringSettings(SettingsModel):
     receivers: Receivers = Field(default_factory=Receivers)
 
 
+class NetworkSettings(SettingsModel):
+    """A virtual network for the stack: a subnet for the apps, one for private endpoints."""
+
+    address_space: IPv4Network
+    # Delegated to the Container Apps environment (at least /27) or to container groups (/29).
+    apps_subnet: IPv4Network
+    # Private endpoints of the cache (and Key Vault when private); at least /28.
+    private_endpoints_subnet: IPv4Network
+
+
+class KeyVaultSettings(SettingsModel):
+    """A Key Vault holding the app secrets; Container Apps read them by reference."""
+
+    # None: on in prod. Once on, Azure never lets anyone turn it off again.
+    purge_protection: bool | None = None
+    soft_delete_retention_days: Annotated[int, Field(ge=7, le=90)] = 90
+    public_network_access: bool = True
+
+
 class StackSettings(SettingsModel):
     environment: Environment
     location: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+$")]
@@ -206,6 +226,8 @@ class StackSettings(SettingsModel):
     autoscale: AutoscaleSettings | None = None
     redis: RedisSettings
     monitoring: MonitoringSettings
+    network: NetworkSettings | None = None
+    key_vault: KeyVaultSettings | None = None
 
     @property
     def is_prod(self) -> bool:
