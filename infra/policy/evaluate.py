@@ -124,12 +124,24 @@ def evaluate_plan(result: PlanResult) -> PolicyReport:
     return evaluate(subjects, context, settings.environment)
 
 
+def verdict(report: PolicyReport) -> str:
+    mandatory, advisory = len(report.mandatory), len(report.advisory)
+    if mandatory:
+        outcome = f"FAIL: {mandatory} mandatory violation{'s' if mandatory != 1 else ''}"
+    elif advisory:
+        outcome = f"PASS with {advisory} advisory violation{'s' if advisory != 1 else ''}"
+    else:
+        outcome = "PASS: no violations"
+    return f"policy pack {PACK_NAME} ({report.environment}: violations are {report.enforcement.value}): {outcome}"
+
+
 def policy_section(report: PolicyReport) -> dict[str, Any]:
     """The plan document's `policy` section: stable keys and order, no secret values."""
     return {
         "pack": PACK_NAME,
         "environment": report.environment,
         "enforcement": report.enforcement.value,
+        "verdict": verdict(report),
         "mandatoryViolations": len(report.mandatory),
         "advisoryViolations": len(report.advisory),
         "rules": [
