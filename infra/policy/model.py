@@ -265,6 +265,8 @@ def shown(value: Any) -> str:
     """A non-secret value for a message: 'absent' when missing, else its repr-like text."""
     if value is None:
         return "absent"
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, str):
