@@ -163,6 +163,25 @@ def test_rules_judge_only_their_types() -> None:
     assert set(judgements("log-retention")) == {"log-baseline", "log-retention-unstated", "log-retention-7"}
 
 
+@pytest.mark.parametrize(
+    ("type_token", "taggable"),
+    [
+        ("azure-native:resources:ResourceGroup", True),
+        ("azure-native:monitor:MetricAlert", True),
+        ("azure-native:managedidentity:UserAssignedIdentity", True),
+        ("azure-native:app/v20250101:ContainerApp", True),
+        ("azure-native:redisenterprise:Database", False),
+        ("azure-native:keyvault:Secret", False),  # tags, but no location: a vault's child object
+        ("azure-native:monitor:DiagnosticSetting", False),
+        ("azure-native:authorization:RoleAssignment", False),
+        ("fin-agent:compute:ContainerApps", False),
+        ("random:index:RandomPet", False),
+    ],
+)
+def test_required_tags_concern_top_level_azure_resources(type_token: str, taggable: bool) -> None:
+    assert RULES_BY_ID["required-tags"].applies(type_token) is taggable
+
+
 def test_the_cpu_threshold_comes_from_the_target_table() -> None:
     targets = load_targets()
     moved = targets.model_copy(

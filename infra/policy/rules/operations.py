@@ -24,7 +24,12 @@ AZURE_NATIVE = "azure-native"
 
 @cache
 def is_taggable(type_token: str) -> bool:
-    """Whether the azure-native resource type accepts `tags` (other packages and components: no)."""
+    """Whether the type is a top-level Azure resource that takes tags: `tags` and `location` arguments.
+
+    Child objects that take `tags` but no `location` (Key Vault secrets, whose tags are secret
+    attributes) are not billed or governed as resources; other packages and components carry
+    no Azure tags.
+    """
     package, _, rest = type_token.partition(":")
     module, _, class_name = rest.partition(":")
     if package != AZURE_NATIVE or not module or not class_name:
@@ -34,7 +39,10 @@ def is_taggable(type_token: str) -> bool:
     except (ImportError, AttributeError):
         return False
     init = getattr(resource_class, "_internal_init", None)
-    return init is not None and "tags" in inspect.signature(init).parameters
+    if init is None:
+        return False
+    parameters = inspect.signature(init).parameters
+    return "tags" in parameters and "location" in parameters
 
 
 def _retention_bounds() -> tuple[int, int]:
@@ -78,7 +86,8 @@ RULES: tuple[Rule, ...] = (
         ),
         check=_required_tags,
         applies_to=is_taggable,
-        scope="Every azure-native resource that takes `tags`: " + ", ".join(sorted(STANDARD_TAG_NAMES)),
+        scope="Every top-level azure-native resource (takes `tags` and `location`): "
+        + ", ".join(sorted(STANDARD_TAG_NAMES)),
     ),
     Rule(
         id="log-retention",
