@@ -359,6 +359,7 @@ exit "$CHECK_EXIT"
         (1, ExitCode.CHECKS_WARNED),
         (2, ExitCode.CHECKS_FAILED),
         (3, ExitCode.CHECKS_INCONCLUSIVE),
+        (4, ExitCode.CHECKS_NOT_RUN),
         (70, ExitCode.CHECKS_NOT_RUN),
     ],
 )
@@ -372,7 +373,9 @@ def test_the_check_stage_passes_its_options_and_maps_the_exit_code(
     monkeypatch.setitem(__import__("infra.cli").cli.COMMANDS, "check", "checks.cli:check")
     monkeypatch.setenv("CHECK_ARGS", str(tmp_path / "args"))
     monkeypatch.setenv("CHECK_EXIT", str(check_exit))
-    options = CheckOptions(window="PT15M", source="probe", fail_on="warn", no_data="fail")
+    options = CheckOptions(
+        endpoints=tmp_path / "endpoints.yaml", window="PT15M", source="probe", fail_on="warn", no_data="fail"
+    )
     run = run_checks("prod", tmp_path / "outputs.json", tmp_path / "reports", options)
     assert run.outcome is outcome and run.exit_code == check_exit
     assert (tmp_path / "args").read_text().split("\n")[:-1] == [
@@ -384,6 +387,8 @@ def test_the_check_stage_passes_its_options_and_maps_the_exit_code(
         "table,json,junit,markdown,html",
         "--output-dir",
         str(tmp_path / "reports"),
+        "--endpoints",
+        str(tmp_path / "endpoints.yaml"),
         "--window",
         "PT15M",
         "--source",

@@ -3,7 +3,7 @@
 This is the only place the deploy runs the post-deploy checks. It runs the `fin-infra` next to
 this Python (the same installation), on the outputs file the deploy saved, and asks for the
 reports in the deploy's output directory. The checks' exit codes: 0 pass, 1 warnings (with
-`--fail-on warn`), 2 fail, 3 inconclusive; see `stages.CHECK_EXIT_CODES` for the mapping.
+`--fail-on warn`), 2 fail, 3 inconclusive, 4 could not run; see `stages.CHECK_EXIT_CODES`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ REPORT_FORMATS = "table,json,junit,markdown,html"
 
 @dataclass(frozen=True)
 class CheckOptions:
+    endpoints: Path | None = None
     window: str | None = None
     source: str | None = None
     fail_on: str | None = None
@@ -54,6 +55,7 @@ def run_checks(stack: str, outputs_file: Path, report_dir: Path, options: CheckO
         str(report_dir),
     ]
     for flag, value in (
+        ("--endpoints", None if options.endpoints is None else str(options.endpoints)),
         ("--window", options.window),
         ("--source", options.source),
         ("--fail-on", options.fail_on),

@@ -53,6 +53,11 @@ def parse_duration(_ctx: click.Context | None, _param: click.Parameter | None, v
     help="Deploy without the bake wait and the checks (e.g. a first deploy before the apps serve "
     "traffic); the report says so.",
 )
+@click.option(
+    "--endpoints",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Passed to `fin-infra check --endpoints` (where the direct probes connect).",
+)
 @click.option("--window", help="Passed to `fin-infra check --window` (the measurement window).")
 @click.option("--source", type=click.Choice(["azure", "probe", "auto"]), help="Passed to `fin-infra check`.")
 @click.option("--fail-on", type=click.Choice(["warn", "critical"]), help="Passed to `fin-infra check`.")
@@ -86,6 +91,7 @@ def deploy(
     dry_run: bool,
     bake_seconds: float,
     skip_checks: bool,
+    endpoints: Path | None,
     window: str | None,
     source: str | None,
     fail_on: str | None,
@@ -104,7 +110,7 @@ def deploy(
         policy_pack=policy_pack.resolve(),
         dry_run=dry_run,
         bake_seconds=bake_seconds,
-        checks=CheckOptions(window=window, source=source, fail_on=fail_on, no_data=no_data),
+        checks=CheckOptions(endpoints=endpoints, window=window, source=source, fail_on=fail_on, no_data=no_data),
         skip_checks=skip_checks,
     )
     report = Deployment(options, echo=click.echo).run()

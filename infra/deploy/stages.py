@@ -33,6 +33,7 @@ CHECK_EXIT_CODES: dict[int, ExitCode] = {
     1: ExitCode.CHECKS_WARNED,
     2: ExitCode.CHECKS_FAILED,
     3: ExitCode.CHECKS_INCONCLUSIVE,
+    4: ExitCode.CHECKS_NOT_RUN,  # bad option, unreadable outputs or endpoints file
 }
 
 STAGE_NAMES = ("preflight", "settings", "preview", "up", "outputs", "bake", "checks", "reports")
