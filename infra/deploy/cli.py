@@ -101,7 +101,14 @@ def deploy(
     stacks_dir: Path | None,
     policy_pack: Path,
 ) -> None:
-    """Deploy STACK for CI: preview (policy pack), up, outputs, bake, checks, reports."""
+    """Deploy STACK for CI: preview (policy pack), up, outputs, bake, checks, reports.
+
+    \b
+    Exit codes: 0 deployed and checked (--dry-run: preview passed); 2 invalid settings or
+    options; 3 mandatory policy violations; 4 preflight (no Pulumi CLI, not logged in);
+    5 preview failed; 6 up failed; 7 outputs; 8 checks failed; 9 checks warned (--fail-on
+    warn); 10 checks inconclusive; 11 checks could not run; 12 report not written.
+    """
     options = DeployOptions(
         stack=stack,
         output_dir=output_dir or Path("out") / "deploy" / stack,

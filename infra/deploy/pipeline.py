@@ -224,7 +224,7 @@ class Deployment:
         except (CommandError, RuntimeError) as error:
             code = ExitCode.POLICY if events.mandatory else ExitCode.PREVIEW
             reason = f"{events.mandatory} mandatory policy violation(s)" if events.mandatory else _tail(str(error))
-            raise StageFailed(code, f"preview failed: {reason}") from error
+            raise StageFailed(code, reason) from error
         return StageResult(
             "preview",
             "passed",
@@ -240,7 +240,7 @@ class Deployment:
         except (CommandError, RuntimeError) as error:
             code = ExitCode.POLICY if events.mandatory else ExitCode.UP
             reason = f"{events.mandatory} mandatory policy violation(s)" if events.mandatory else _tail(str(error))
-            raise StageFailed(code, f"update failed: {reason}") from error
+            raise StageFailed(code, reason) from error
         self._outputs = result.outputs
         changes = dict(result.summary.resource_changes or {})
         return StageResult("up", "passed", detail=_changes(changes), data={"changes": changes})

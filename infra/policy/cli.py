@@ -72,7 +72,12 @@ def policy(
     targets_file: Path | None,
     pack_config: Path | None,
 ) -> None:
-    """Check STACK (default: dev) against the policy pack, offline."""
+    """Check STACK (default: dev) against the policy pack, offline.
+
+    Violations are mandatory in prod, advisory in dev and staging. Exit codes: 0 no
+    mandatory violation; 2 invalid settings, stack file or target table; 3 mandatory
+    violations.
+    """
     try:
         result = plan_stack(stack, stacks_dir=stacks_dir, targets_file=targets_file)
     except (SettingsError, StackFileError, TargetsError) as error:
