@@ -14,6 +14,8 @@ import click
 # name -> "module:attribute" of the click command
 COMMANDS: dict[str, str] = {
     "plan": "infra.plan.cli:plan",
+    "policy": "infra.policy.cli:policy",
+    "deploy": "infra.deploy.cli:deploy",
 }
 
 

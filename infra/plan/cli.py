@@ -1,7 +1,8 @@
 """`fin-infra plan STACK`: what `pulumi up` would create, offline.
 
 Exit codes: 0 planned; 2 the stack's settings (or stack file, or target table) are invalid,
-and nothing is shown as planned.
+and nothing is shown as planned; 3 planned (and shown) but the policy pack found mandatory
+violations (prod), which `pulumi preview --policy-pack` would also refuse.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from checks.targets import TargetsError
 from infra.plan.render import RENDERERS, plan_document
 from infra.plan.runner import plan_stack
 from infra.plan.stackfile import StackFileError
+from infra.policy.evaluate import evaluate_plan, policy_section
 from infra.settings import SettingsError
 
 EXIT_OK = 0
 EXIT_INVALID = 2
+EXIT_POLICY = 3
 
 
 @click.command()
@@ -49,17 +52,19 @@ def plan(
     """Show every resource `pulumi up` would create for STACK (default: dev), offline.
 
     Runs the Pulumi program under Pulumi's mock engine with the stack file's config: no
-    cloud, no credentials, no Pulumi CLI. Secrets are never shown.
+    cloud, no credentials, no Pulumi CLI. Secrets are never shown. The policy pack runs over
+    the planned resources; exit code 3 when it finds mandatory violations.
     """
     try:
         result = plan_stack(stack, stacks_dir=stacks_dir, targets_file=targets_file)
     except (SettingsError, StackFileError, TargetsError) as error:
         click.echo(str(error), err=True)
         sys.exit(EXIT_INVALID)
-    text = RENDERERS[output_format](plan_document(result))
+    report = evaluate_plan(result)
+    text = RENDERERS[output_format](plan_document(result, extra_sections={"policy": policy_section(report)}))
     if output:
         output.write_text(text, encoding="utf-8")
         click.echo(f"plan of {stack} written to {output}", err=True)
     else:
         click.echo(text, nl=False)
-    sys.exit(EXIT_OK)
+    sys.exit(EXIT_POLICY if report.mandatory else EXIT_OK)

@@ -1,0 +1,132 @@
+"""`fin-infra deploy STACK`: preview with the policy pack, up, save outputs, bake, check, report.
+
+For CI (one stack per job), on Pulumi's Automation API; needs the Pulumi CLI on PATH and a
+logged-in backend. Exit codes (one per failing stage; see `infra.deploy.stages.ExitCode`):
+0 deployed and checked (with --dry-run: the preview passed); 2 invalid stack settings or
+options; 3 the policy pack refused the change (mandatory violations); 4 preflight (no Pulumi
+CLI, too old, not logged in); 5 preview failed; 6 up failed; 7 outputs unreadable or not what
+the checks need; 8 checks failed; 9 checks warned (with --fail-on warn); 10 checks
+inconclusive; 11 checks could not run; 12 reports could not be written.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from infra.deploy.checks import CheckOptions
+from infra.deploy.pipeline import Deployment, DeployOptions
+from infra.deploy.report import write_reports
+from infra.deploy.stages import ExitCode
+from infra.paths import REPO_ROOT
+from infra.policy.crossguard import PACK_DIR
+
+_DURATION = re.compile(r"^(?P<amount>[0-9]+(\.[0-9]+)?)(?P<unit>[smh]?)$")
+_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600}
+
+
+def parse_duration(_ctx: click.Context | None, _param: click.Parameter | None, value: str) -> float:
+    """'300', '300s', '5m', '1h' -> seconds."""
+    match = _DURATION.match(value.strip())
+    if not match:
+        raise click.BadParameter(f"{value!r} is not a duration such as 300, 90s, 5m or 1h")
+    return float(match["amount"]) * _SECONDS[match["unit"]]
+
+
+@click.command()
+@click.argument("stack")
+@click.option("--dry-run", is_flag=True, help="Stop after the preview (with the policy pack).")
+@click.option(
+    "--bake-time",
+    "bake_seconds",
+    default="5m",
+    show_default=True,
+    callback=parse_duration,
+    help="How long to let the deployment run before the checks (300, 90s, 5m, 1h).",
+)
+@click.option(
+    "--skip-checks",
+    is_flag=True,
+    help="Deploy without the bake wait and the checks (e.g. a first deploy before the apps serve "
+    "traffic); the report says so.",
+)
+@click.option(
+    "--endpoints",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Passed to `fin-infra check --endpoints` (where the direct probes connect).",
+)
+@click.option("--window", help="Passed to `fin-infra check --window` (the measurement window).")
+@click.option("--source", type=click.Choice(["azure", "probe", "auto"]), help="Passed to `fin-infra check`.")
+@click.option("--fail-on", type=click.Choice(["warn", "critical"]), help="Passed to `fin-infra check`.")
+@click.option("--no-data", type=click.Choice(["fail", "warn", "ignore"]), help="Passed to `fin-infra check`.")
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the outputs file, policy pack config, check reports and deploy report go (default: out/deploy/STACK).",
+)
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=REPO_ROOT,
+    show_default="the repository root",
+    help="The Pulumi project directory (holding Pulumi.yaml).",
+)
+@click.option(
+    "--stacks-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Folder of Pulumi.<stack>.yaml files (default: the repository's stacks/).",
+)
+@click.option(
+    "--policy-pack",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=PACK_DIR,
+    show_default="infra/policy/pack",
+    help="The policy pack directory passed to preview and up.",
+)
+def deploy(
+    stack: str,
+    dry_run: bool,
+    bake_seconds: float,
+    skip_checks: bool,
+    endpoints: Path | None,
+    window: str | None,
+    source: str | None,
+    fail_on: str | None,
+    no_data: str | None,
+    output_dir: Path | None,
+    work_dir: Path,
+    stacks_dir: Path | None,
+    policy_pack: Path,
+) -> None:
+    """Deploy STACK for CI: preview (policy pack), up, outputs, bake, checks, reports.
+
+    \b
+    Exit codes: 0 deployed and checked (--dry-run: preview passed); 2 invalid settings or
+    options; 3 mandatory policy violations; 4 preflight (no Pulumi CLI, not logged in);
+    5 preview failed; 6 up failed; 7 outputs; 8 checks failed; 9 checks warned (--fail-on
+    warn); 10 checks inconclusive; 11 checks could not run; 12 report not written.
+    """
+    options = DeployOptions(
+        stack=stack,
+        output_dir=output_dir or Path("out") / "deploy" / stack,
+        work_dir=work_dir,
+        stacks_dir=stacks_dir,
+        policy_pack=policy_pack.resolve(),
+        dry_run=dry_run,
+        bake_seconds=bake_seconds,
+        checks=CheckOptions(endpoints=endpoints, window=window, source=source, fail_on=fail_on, no_data=no_data),
+        skip_checks=skip_checks,
+    )
+    report = Deployment(options, echo=click.echo).run()
+    try:
+        json_path, markdown_path = write_reports(report, options.output_dir)
+    except OSError as error:
+        click.echo(f"could not write the deploy report: {error}", err=True)
+        sys.exit(report.exit_code or ExitCode.REPORTS)
+    click.echo(f"deploy report: {markdown_path} ({json_path.name})")
+    code = report.exit_code
+    click.echo(f"deploy of {stack}: {'passed' if code == ExitCode.OK else f'failed ({code.name.lower()})'}", err=True)
+    sys.exit(int(code))

@@ -1,0 +1,98 @@
+"""`fin-infra policy STACK`: the policy pack over the stack's offline plan.
+
+The same rules `pulumi preview --policy-pack infra/policy/pack` runs, over the resources the
+program declares under Pulumi's mock engine (no cloud, no credentials, no Pulumi CLI).
+Violations are mandatory in prod and advisory in dev and staging.
+
+Exit codes: 0 no mandatory violation; 2 the stack's settings (or stack file, or target table)
+are invalid; 3 mandatory violations.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from checks.targets import TargetsError
+from infra.plan.runner import plan_stack
+from infra.plan.stackfile import StackFileError
+from infra.policy.crossguard import write_pack_config
+from infra.policy.evaluate import evaluate_plan, policy_section
+from infra.policy.render import render_policy_markdown, render_policy_table
+from infra.settings import SettingsError
+
+EXIT_OK = 0
+EXIT_INVALID = 2
+EXIT_POLICY = 3
+
+
+def _render_json(document: dict) -> str:
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+RENDERERS = {"table": render_policy_table, "json": _render_json, "markdown": render_policy_markdown}
+
+
+@click.command()
+@click.argument("stack", default="dev")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(sorted(RENDERERS)),
+    default="table",
+    show_default=True,
+    help="table for people, json for CI, markdown for job summaries.",
+)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout.")
+@click.option(
+    "--stacks-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Folder of Pulumi.<stack>.yaml files (default: the repository's stacks/).",
+)
+@click.option(
+    "--targets",
+    "targets_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Target table (default: checks/targets.yaml).",
+)
+@click.option(
+    "--pack-config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the --policy-pack-config file that pins this stack's enforcement levels for "
+    "`pulumi preview --policy-pack infra/policy/pack`.",
+)
+def policy(
+    stack: str,
+    output_format: str,
+    output: Path | None,
+    stacks_dir: Path | None,
+    targets_file: Path | None,
+    pack_config: Path | None,
+) -> None:
+    """Check STACK (default: dev) against the policy pack, offline.
+
+    Violations are mandatory in prod, advisory in dev and staging. Exit codes: 0 no
+    mandatory violation; 2 invalid settings, stack file or target table; 3 mandatory
+    violations.
+    """
+    try:
+        result = plan_stack(stack, stacks_dir=stacks_dir, targets_file=targets_file)
+    except (SettingsError, StackFileError, TargetsError) as error:
+        click.echo(str(error), err=True)
+        sys.exit(EXIT_INVALID)
+    report = evaluate_plan(result)
+    document = {"schemaVersion": 1, "project": "fin-agent", "stack": stack, "policy": policy_section(report)}
+    text = RENDERERS[output_format](document)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"policy report of {stack} written to {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+    if pack_config:
+        write_pack_config(report.environment, pack_config)
+        click.echo(f"policy pack config for {report.environment} written to {pack_config}", err=True)
+    click.echo(document["policy"]["verdict"], err=True)
+    sys.exit(EXIT_POLICY if report.mandatory else EXIT_OK)

@@ -1,0 +1,131 @@
+"""The rules as a Pulumi policy pack (CrossGuard): what `pulumi preview --policy-pack infra/policy/pack` runs.
+
+Each rule becomes a `ResourceValidationPolicy` named by its id, with its severity, pillar tag
+and remediation text. The validation reads `args.props` into the rules' neutral form and
+hands it to the same `judge` the offline plan uses: violations are reported, "not
+applicable" is reported as such, and a value unknown during preview raises the SDK's own
+`UnknownValueError` (Pulumi prints "can't run policy ... during preview" as an advisory).
+
+Enforcement for a real preview. The engine starts the pack with the stack being previewed
+(`PULUMI_STACK`) and its configuration (`PULUMI_CONFIG`). The environment is
+`fin-agent:environment` from that configuration, or the stack's name, exactly as the program
+decides it; prod (or an environment that cannot be determined: fail closed) makes every rule
+mandatory, dev and staging advisory. `fin-infra deploy` also passes a generated
+`--policy-pack-config` (see `pack_config`) that pins the same levels explicitly, and anyone
+may pass their own (e.g. to disable one rule) the usual Pulumi way.
+
+Building the `PolicyPack` starts a server and blocks, so it happens only in the pack
+directory's `__main__.py`; everything here is importable and tested without it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pulumi_policy
+from pulumi_policy.proxy import UnknownValueError
+
+from checks.targets import TargetTable, load_targets
+from infra.policy.evaluate import PACK_NAME, judge
+from infra.policy.model import Enforcement, Rule, StackContext, Subject, enforcement_for, from_policy_props
+from infra.policy.rules import RULES
+from infra.settings.problems import NAMESPACE
+
+PACK_DIR = Path(__file__).with_name("pack")
+ENVIRONMENTS = ("dev", "staging", "prod")
+_LEVELS = {
+    Enforcement.MANDATORY: pulumi_policy.EnforcementLevel.MANDATORY,
+    Enforcement.ADVISORY: pulumi_policy.EnforcementLevel.ADVISORY,
+}
+
+
+def engine_stack(environ: Mapping[str, str]) -> tuple[str | None, str | None, str | None]:
+    """(stack, environment, location) of the stack the engine is analysing, from its environment."""
+    stack = (environ.get("PULUMI_STACK") or "").rsplit("/", 1)[-1] or None
+    try:
+        config = json.loads(environ.get("PULUMI_CONFIG") or "{}")
+    except json.JSONDecodeError:
+        config = {}
+    if not isinstance(config, dict):
+        config = {}
+    environment = config.get(f"{NAMESPACE}:environment") or stack
+    location = config.get(f"{NAMESPACE}:location")
+    return stack, (environment if environment in ENVIRONMENTS else None), location
+
+
+def to_policy(rule: Rule, context: StackContext, enforcement: Enforcement) -> pulumi_policy.ResourceValidationPolicy:
+    def validate(args: pulumi_policy.ResourceValidationArgs, report_violation: pulumi_policy.ReportViolation) -> None:
+        if not rule.applies(args.resource_type):
+            return
+        resource = Subject(args.resource_type, args.name, from_policy_props(args.props), args.urn)
+        judgement = judge(rule, resource, context)
+        if judgement.status == "fail":
+            for message in judgement.messages:
+                report_violation(message, None)
+        elif judgement.status == "not-applicable":
+            args.not_applicable(judgement.messages[0])
+        elif judgement.status == "undecided":
+            raise _unknown(rule, resource, context)
+
+    return pulumi_policy.ResourceValidationPolicy(
+        name=rule.id,
+        description=rule.title,
+        validate=validate,
+        enforcement_level=_LEVELS[enforcement],
+        severity=pulumi_policy.Severity(rule.severity.value),
+        tags=[rule.pillar],
+        remediation_steps=rule.remediation,
+    )
+
+
+def _unknown(rule: Rule, resource: Subject, context: StackContext) -> UnknownValueError:
+    """The SDK's own error for an unknown value, naming the property the rule needed."""
+    from infra.policy.model import Undecidable
+
+    try:
+        list(rule.check(resource, context))
+    except Undecidable as unknown:
+        return UnknownValueError(unknown.unknown.sentinel, unknown.path.split("."))
+    raise AssertionError("judge said undecided, but the rule decided on a second run")  # pragma: no cover
+
+
+def policies(
+    environment: str | None, location: str | None, targets: TargetTable | None = None
+) -> list[pulumi_policy.ResourceValidationPolicy]:
+    context = StackContext(targets=targets or load_targets(), location=location)
+    enforcement = enforcement_for(environment)
+    return [to_policy(rule, context, enforcement) for rule in RULES]
+
+
+def pack_arguments(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Everything `PolicyPack(...)` takes, for the stack the engine is analysing."""
+    stack, environment, location = engine_stack(os.environ if environ is None else environ)
+    enforcement = enforcement_for(environment)
+    described = environment or f"unknown (stack {stack!r}): enforced as prod"
+    return {
+        "name": PACK_NAME,
+        "policies": policies(environment, location),
+        "enforcement_level": _LEVELS[enforcement],
+        "description": (
+            f"Fin Agent guardrails (security, reliability, performance, operations); environment {described}, "
+            f"violations {enforcement.value}"
+        ),
+        "provider": "azure",
+        "tags": ["azure", "fin-agent"],
+    }
+
+
+def pack_config(environment: str) -> dict[str, dict[str, str]]:
+    """A `--policy-pack-config` document pinning every rule's level for `environment`."""
+    level = enforcement_for(environment).value
+    return {rule.id: {"enforcementLevel": level} for rule in RULES}
+
+
+def write_pack_config(environment: str, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(pack_config(environment), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path

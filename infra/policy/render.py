@@ -1,0 +1,69 @@
+"""The policy section of a plan, for people: terminal tables and Markdown (CI job summaries).
+
+The JSON form is `infra.policy.evaluate.policy_section` itself; these render that same
+dictionary, so the plan's renderers and `fin-infra policy` show the same thing.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from rich.console import Console
+from rich.table import Table
+
+from infra.paths import TEMPLATES_DIR
+
+
+def policy_tables(section: dict[str, Any] | None) -> list[Table]:
+    """Rules with their counts, then the violations (if any)."""
+    if not section:
+        return []
+    rules = Table(title=section["verdict"])
+    for column in ("rule", "pillar", "severity", "evaluated", "violations", "not applicable"):
+        rules.add_column(column, no_wrap=column == "rule")
+    for rule in section["rules"]:
+        rules.add_row(
+            rule["id"],
+            rule["pillar"],
+            rule["severity"],
+            str(rule["evaluated"]),
+            str(rule["violations"]),
+            str(rule["notApplicable"] + rule["undecided"]),
+        )
+    tables = [rules]
+    if section["violations"]:
+        violations = Table(title="Policy violations")
+        for column in ("level", "rule", "resource", "finding", "remediation"):
+            violations.add_column(column, no_wrap=column in ("level", "rule"))
+        for violation in section["violations"]:
+            violations.add_row(
+                violation["enforcement"],
+                violation["rule"],
+                violation["resource"],
+                violation["message"],
+                violation["remediation"],
+            )
+        tables.append(violations)
+    return tables
+
+
+def render_policy_table(document: dict[str, Any], width: int = 160) -> str:
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, no_color=True, highlight=False)
+    for table in policy_tables(document["policy"]):
+        console.print(table)
+    return buffer.getvalue()
+
+
+def render_policy_markdown(document: dict[str, Any]) -> str:
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    template = environment.get_template("policy.md.j2")
+    return template.render(section=document["policy"])

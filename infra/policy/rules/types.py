@@ -1,0 +1,10 @@
+"""Type tokens of the Azure resources the program declares (azure-native, module without version)."""
+
+CONTAINER_APP = "azure-native:app:ContainerApp"
+MANAGED_ENVIRONMENT = "azure-native:app:ManagedEnvironment"
+CONTAINER_GROUP = "azure-native:containerinstance:ContainerGroup"
+MANAGED_REDIS = "azure-native:redisenterprise:RedisEnterprise"
+MANAGED_REDIS_DATABASE = "azure-native:redisenterprise:Database"
+CLASSIC_REDIS = "azure-native:redis:Redis"
+APP_INSIGHTS = "azure-native:applicationinsights:Component"
+LOG_ANALYTICS = "azure-native:operationalinsights:Workspace"
