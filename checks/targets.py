@@ -17,7 +17,10 @@ Schema (YAML keys camelCase):
   returning a `value` column), or `post-deploy-only` with the `reason`.
 - `measure[]` (after a deploy): `metrics` (`namespace`, `metrics`, `aggregation`, `grain`,
   optional `split` and `derive`), `logs` (`table`, `query` with `{start}`/`{end}`), `probe`
-  (`http`, `redis`, `postgres`, `page-load`).
+  (`http`, `redis`, `postgres`, `page-load`, with optional `paths`: for `http` the paths
+  requested on the service's URL, `{healthPath}` standing for the service's configured health
+  path; for `page-load` the pages loaded; absent: `{healthPath}` and `/` respectively. The
+  endpoints file may add paths; it never removes the table's).
 - `threshold.convert` / `derive.kind`: `identity`; `complement` (100 - value: a hit-rate
   target becomes a miss-rate threshold); `percent-of-limit` (a raw usage metric against the
   configured limit: `limit` is `cpu` or `memory`, `unitsPerLimitUnit` converts the limit into
@@ -175,6 +178,20 @@ class LogsMeasure(_Scoped):
 class ProbeMeasure(_Scoped):
     source: Literal["probe"]
     probe: Literal["http", "redis", "postgres", "page-load"]
+    paths: list[str] | None = None
+
+    @field_validator("paths")
+    @classmethod
+    def _paths(cls, value: list[str] | None) -> list[str] | None:
+        for path in value or []:
+            if not (path.startswith("/") or path == "{healthPath}"):
+                raise ValueError(f"a probe path starts with '/' or is {{healthPath}}, got {path!r}")
+        return value
+
+    def default_paths(self) -> list[str]:
+        if self.paths is not None:
+            return list(self.paths)
+        return ["{healthPath}"] if self.probe == "http" else ["/"]
 
 
 Measure = Annotated[MetricsMeasure | LogsMeasure | ProbeMeasure, Field(discriminator="source")]

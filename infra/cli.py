@@ -14,6 +14,7 @@ import click
 # name -> "module:attribute" of the click command
 COMMANDS: dict[str, str] = {
     "plan": "infra.plan.cli:plan",
+    "check": "checks.cli:check",
 }
 
 
