@@ -15,6 +15,7 @@ import click
 COMMANDS: dict[str, str] = {
     "plan": "infra.plan.cli:plan",
     "check": "checks.cli:check",
+    "loadtest": "checks.loadtest.cli:loadtest",
 }
 
 
