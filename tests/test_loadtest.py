@@ -345,3 +345,41 @@ def test_ensure_lines_keep_strictness_from_the_config() -> None:
         ensure_strictness(plan),
     )
     assert [(c.ok, c.strict) for c in checks] == [(True, True), (True, True), (False, False), (True, False)]
+
+
+def test_reporting_periods_become_the_series() -> None:
+    """Artillery writes `intermediate[].period` as a string of epoch milliseconds."""
+    outputs = parse_outputs(outputs_document())
+    plan = plan_load_test(outputs, load_targets(), scale=0.1)
+    periods = [
+        ("1795644440000", 1795644449984, 61.5, 0, 1),
+        ("1795644450000", 1795644459993, 240.0, 6, 24),
+        ("1795644460000", 1795644469994, 61.1, 0, 29),
+    ]
+    data = {
+        "aggregate": {
+            "counters": {"vusers.created": 60, "vusers.completed": 54, "vusers.failed": 6, "errors.HTTP_503": 6},
+            "firstMetricAt": 1795644448919,
+            "lastMetricAt": 1795644469994,
+            "summaries": {"http.response_time": {"count": 170, "mean": 121.3, "p95": 250.2, "max": 260}},
+        },
+        "intermediate": [
+            {
+                "period": period,
+                "lastMetricAt": last,
+                "counters": {"vusers.failed": failed, "vusers.completed": completed},
+                "summaries": {"http.response_time": {"mean": mean}},
+            }
+            for period, last, mean, failed, completed in periods
+        ],
+    }
+    report = loadtest_report(plan, outputs, _run(0, [], plan), data, Policy())
+    latency, errors = report.targets
+    assert [p.value for p in latency.evidence[0].series] == [61.5, 240.0, 61.1]
+    assert latency.evidence[0].series[0].time == datetime.fromtimestamp(1795644449.984, UTC)
+    assert all(report.window.start <= p.time <= report.window.end for p in latency.evidence[0].series)
+    assert latency.verdict == "PASS" and latency.evidence[0].stats["p95"] == 250.2
+    assert [p.value for p in errors.evidence[0].series] == [0.0, 20.0, 0.0]
+    assert errors.verdict == "FAIL" and errors.evidence[0].value == 10.0
+    assert errors.evidence[0].raw["errors"] == {"HTTP_503": 6}
+    assert any("disagree" in note for note in report.notes), "ensure said nothing failed, the verdict FAILs"

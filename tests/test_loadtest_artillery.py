@@ -135,6 +135,7 @@ def test_verdicts_show_the_latency_the_server_injected(tmp_path: Path) -> None:
     assert latency["verdict"] == "PASS" and latency["source"] == "artillery"
     assert 60 <= row["value"] <= 66, f"mean {row['value']} ms for a 60 ms server"
     assert row["samples"] == len(api.seen)
+    assert row["series"] and all(60 <= p["value"] <= 70 for p in row["series"])
     assert set(row["raw"]["byRequest"]) == {"GET /health", "GET /api/portfolio/{userId}", "POST /api/market-data"}
     assert all(60 <= mean <= 70 for mean in row["raw"]["byRequest"].values())
     assert row["thresholds"] == {"unit": "ms", "better": "lower", "target": 200, "critical": 500}

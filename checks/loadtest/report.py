@@ -8,7 +8,8 @@ Two targets, each decided by one row measured on the client side over the whole 
   the mean of every reporting period as the series;
 - `error-rate`: failed virtual users, % of created, from the counters `vusers.created` and
   `vusers.completed` (the same expression the config's `ensure` checks use); requests,
-  responses, status codes and `errors.*` as detail.
+  responses, status codes and `errors.*` as detail (in `raw`: `stats` hold values in the
+  row's unit only, as the renderers show them so).
 
 A row without samples (no response at all, no virtual user created) is NO_DATA with the
 reason, never a PASS. The report's exit code comes from the same `Policy` as the checks'.
@@ -49,9 +50,17 @@ def read_artillery_report(path: Path) -> dict[str, Any]:
 
 
 def _moment(milliseconds: Any) -> datetime | None:
-    if isinstance(milliseconds, int | float) and milliseconds > 0:
+    """Artillery's epoch milliseconds (a number, or a string in `intermediate[].period`)."""
+    if isinstance(milliseconds, str) and milliseconds.isdigit():
+        milliseconds = int(milliseconds)
+    if isinstance(milliseconds, int | float) and not isinstance(milliseconds, bool) and milliseconds > 0:
         return datetime.fromtimestamp(milliseconds / 1000, UTC)
     return None
+
+
+def _period_moment(period: dict[str, Any]) -> datetime | None:
+    """When a reporting period's values were last recorded (its 10 s bucket may start before the run)."""
+    return _moment(period.get("lastMetricAt")) or _moment(period.get("period"))
 
 
 def report_window(aggregate: dict[str, Any], run: ArtilleryRun) -> Window:
@@ -88,7 +97,7 @@ def latency_row(plan: LoadTestPlan, run: ArtilleryRun, data: dict[str, Any], win
     counters = data["aggregate"].get("counters") or {}
     series = []
     for period in data.get("intermediate") or []:
-        moment = _moment(period.get("period"))
+        moment = _period_moment(period)
         mean = ((period.get("summaries") or {}).get("http.response_time") or {}).get("mean")
         if moment is not None and isinstance(mean, int | float):
             series.append(Point(time=moment, value=float(mean)))
@@ -140,7 +149,7 @@ def error_rate_row(plan: LoadTestPlan, run: ArtilleryRun, data: dict[str, Any], 
     errors = _prefixed(counters, "errors.")
     series = []
     for period in data.get("intermediate") or []:
-        moment = _moment(period.get("period"))
+        moment = _period_moment(period)
         period_counters = period.get("counters") or {}
         ended = _counter(period_counters, "vusers.completed") + _counter(period_counters, "vusers.failed")
         if moment is not None and ended:
@@ -159,14 +168,13 @@ def error_rate_row(plan: LoadTestPlan, run: ArtilleryRun, data: dict[str, Any], 
         value=value,
         samples=created,
         no_data_reason="Artillery created no virtual user",
-        stats={
-            "vusersCreated": created,
-            "vusersCompleted": completed,
-            "vusersFailed": failed,
+        raw={
+            "vusers": {"created": created, "completed": completed, "failed": failed},
             "requests": _counter(counters, "http.requests"),
             "responses": _counter(counters, "http.responses"),
+            "codes": codes,
+            "errors": errors,
         },
-        raw={"codes": codes, "errors": errors},
         series=series,
         note=note,
     )
