@@ -17,7 +17,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from checks.loadtest.artillery import ArtilleryRun, parse_ensure
+from checks.loadtest.artillery import ArtilleryRun, artillery_environment, parse_ensure
 from checks.loadtest.cli import EXIT_ARTILLERY, loadtest
 from checks.loadtest.config import GUIDE_PHASES, SAMPLE_PAYLOAD, ensure_strictness, plan_load_test
 from checks.loadtest.report import loadtest_report
@@ -383,3 +383,11 @@ def test_reporting_periods_become_the_series() -> None:
     assert errors.verdict == "FAIL" and errors.evidence[0].value == 10.0
     assert errors.evidence[0].raw["errors"] == {"HTTP_503": 6}
     assert any("disagree" in note for note in report.notes), "ensure said nothing failed, the verdict FAILs"
+
+
+def test_artillery_runs_without_telemetry_and_with_ensure(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARTILLERY_DISABLE_ENSURE", "1")
+    monkeypatch.delenv("ARTILLERY_DISABLE_TELEMETRY", raising=False)
+    environment = artillery_environment()
+    assert environment["ARTILLERY_DISABLE_TELEMETRY"] == "1"
+    assert "ARTILLERY_DISABLE_ENSURE" not in environment

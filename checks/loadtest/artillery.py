@@ -123,7 +123,9 @@ def parse_ensure(lines: list[str], strictness: dict[str, bool] | None = None) ->
 
 
 def artillery_environment() -> dict[str, str]:
+    """The caller's environment, without telemetry or colours, and with `ensure` always on."""
     environment = dict(os.environ)
+    environment.pop("ARTILLERY_DISABLE_ENSURE", None)
     environment.update(ARTILLERY_DISABLE_TELEMETRY="1", NO_COLOR="1", FORCE_COLOR="0")
     return environment
 
