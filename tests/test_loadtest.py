@@ -17,6 +17,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from checks.loadtest import artillery as artillery_module
 from checks.loadtest.artillery import ArtilleryRun, artillery_environment, parse_ensure
 from checks.loadtest.cli import EXIT_ARTILLERY, loadtest
 from checks.loadtest.config import GUIDE_PHASES, SAMPLE_PAYLOAD, ensure_strictness, plan_load_test
@@ -278,6 +279,14 @@ def test_missing_artillery_exits_5_and_says_how_to_install(tmp_path: Path) -> No
     result = run_cli("dev", "--outputs", str(outputs), "--artillery", str(tmp_path / "no-artillery"))
     assert result.exit_code == EXIT_ARTILLERY
     assert "no executable there" in result.stderr
+
+
+def test_artillery_not_installed_exits_5_and_names_make_setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(artillery_module, "DEFAULT_ARTILLERY", tmp_path / "node_modules" / ".bin" / "artillery")
+    result = run_cli("dev", "--outputs", str(write_outputs(tmp_path)), "--scale", "0.02")
+    assert result.exit_code == EXIT_ARTILLERY
+    assert "Artillery is not installed" in result.stderr and "make setup" in result.stderr
+    assert result.stdout == ""
 
 
 def test_artillery_stopping_without_report_exits_5_with_its_last_lines(tmp_path: Path) -> None:

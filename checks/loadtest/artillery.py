@@ -72,7 +72,7 @@ def find_artillery(override: Path | None = None) -> Path:
     if override is not None:
         found = Path(override) if Path(override).exists() else shutil.which(str(override))
         if not found or not os.access(found, os.X_OK):
-            raise ArtilleryError(f"--artillery {override}: no executable there")
+            raise ArtilleryError(f"--artillery {override}: no executable there; without --artillery, {INSTALL_HINT}")
         return Path(found)
     if DEFAULT_ARTILLERY.exists() and os.access(DEFAULT_ARTILLERY, os.X_OK):
         return DEFAULT_ARTILLERY
