@@ -2,6 +2,7 @@
 VENV ?= .venv
 PYTHON ?= python3
 STACK ?= dev
+NPM ?= npm
 
 .PHONY: setup plan test test-deps lint bench
 
@@ -11,7 +12,17 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $@
 
-setup: $(VENV)/.installed
+# Artillery for `fin-infra loadtest`, pinned in package.json/package-lock.json (needs Node.js
+# and npm; without them the load test says how to install it). Playwright's browser download
+# is skipped: the load test uses Artillery's HTTP engine only.
+node_modules/.installed: package.json package-lock.json
+	@if command -v node >/dev/null 2>&1 && command -v $(NPM) >/dev/null 2>&1; then \
+		PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(NPM) ci --no-audit --no-fund && touch $@; \
+	else \
+		echo "node/npm not found: Artillery not installed (fin-infra loadtest needs it)" >&2; \
+	fi
+
+setup: $(VENV)/.installed node_modules/.installed
 
 plan: setup
 	$(VENV)/bin/fin-infra plan $(STACK)

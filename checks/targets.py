@@ -17,12 +17,23 @@ Schema (YAML keys camelCase):
   returning a `value` column), or `post-deploy-only` with the `reason`.
 - `measure[]` (after a deploy): `metrics` (`namespace`, `metrics`, `aggregation`, `grain`,
   optional `split` and `derive`), `logs` (`table`, `query` with `{start}`/`{end}`), `probe`
-  (`http`, `redis`, `postgres`, `page-load`).
+  (`http`, `redis`, `postgres`, `page-load`, with optional `paths`: for `http` the paths
+  requested on the service's URL, `{healthPath}` standing for the service's configured health
+  path; for `page-load` the pages loaded; absent: `{healthPath}` and `/` respectively. The
+  endpoints file may add paths; it never removes the table's).
 - `threshold.convert` / `derive.kind`: `identity`; `complement` (100 - value: a hit-rate
   target becomes a miss-rate threshold); `percent-of-limit` (a raw usage metric against the
   configured limit: `limit` is `cpu` or `memory`, `unitsPerLimitUnit` converts the limit into
   the metric's unit, e.g. 1000 millicores per vCPU); `ratio` (numerator / sum of denominator
   metrics, as a percentage).
+- `loadTest` (optional; read by `fin-infra loadtest` only, neither by the program nor by the
+  checks): the limits the load test judges its client-side numbers by. `latencyTarget` names
+  the target (in `targets`, `unit: ms`, `better: lower`) whose thresholds judge the average
+  response time Artillery measures, so the load test and the checks judge latency by the same
+  numbers; `errorRate` (`statistic`, `unit: percent`, `better: lower`, `target`, `critical`)
+  judges the share of failed virtual users (a transport error, a timeout or an HTTP 5xx
+  response ends a virtual user as failed). Kept out of `targets` because it has no Azure
+  metric to alert on and no post-deploy measure: a target there needs `watch` and `measure`.
 """
 
 from __future__ import annotations
@@ -175,6 +186,20 @@ class LogsMeasure(_Scoped):
 class ProbeMeasure(_Scoped):
     source: Literal["probe"]
     probe: Literal["http", "redis", "postgres", "page-load"]
+    paths: list[str] | None = None
+
+    @field_validator("paths")
+    @classmethod
+    def _paths(cls, value: list[str] | None) -> list[str] | None:
+        for path in value or []:
+            if not (path.startswith("/") or path == "{healthPath}"):
+                raise ValueError(f"a probe path starts with '/' or is {{healthPath}}, got {path!r}")
+        return value
+
+    def default_paths(self) -> list[str]:
+        if self.paths is not None:
+            return list(self.paths)
+        return ["{healthPath}"] if self.probe == "http" else ["/"]
 
 
 Measure = Annotated[MetricsMeasure | LogsMeasure | ProbeMeasure, Field(discriminator="source")]
@@ -236,9 +261,31 @@ class Target(_Model):
         return [m for m in self.measure if m.when.matches(platform, cache_tier)]
 
 
+class LoadTestLimit(_Model):
+    """A load-test-only limit, judged like a target: PASS below `target`, FAIL at `critical` or more."""
+
+    statistic: str
+    unit: Literal["percent"]
+    better: Literal["lower"]
+    target: Annotated[float, Field(ge=0, le=100)]
+    critical: Annotated[float, Field(gt=0, le=100)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LoadTestLimit:
+        if not self.target < self.critical:
+            raise ValueError(f"with better: lower, target ({self.target}) must be below critical ({self.critical})")
+        return self
+
+
+class LoadTestLimits(_Model):
+    latency_target: str
+    error_rate: LoadTestLimit
+
+
 class TargetTable(_Model):
     schema_version: Literal[1]
     targets: list[Target] = Field(min_length=1)
+    load_test: LoadTestLimits | None = None
 
     @model_validator(mode="after")
     def _unique_ids(self) -> TargetTable:
@@ -246,6 +293,21 @@ class TargetTable(_Model):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"duplicate target ids: {duplicates}")
+        return self
+
+    @model_validator(mode="after")
+    def _load_test_latency(self) -> TargetTable:
+        if self.load_test is None:
+            return self
+        name = self.load_test.latency_target
+        target = next((t for t in self.targets if t.id == name), None)
+        if target is None:
+            raise ValueError(f"loadTest.latencyTarget: no target {name!r} in targets {[t.id for t in self.targets]}")
+        if target.unit != "ms" or target.better != "lower":
+            raise ValueError(
+                f"loadTest.latencyTarget: target {name!r} is not a latency (unit ms, better lower); "
+                f"it has unit {target.unit}, better {target.better}"
+            )
         return self
 
     def get(self, target_id: str) -> Target:

@@ -16,6 +16,8 @@ COMMANDS: dict[str, str] = {
     "plan": "infra.plan.cli:plan",
     "policy": "infra.policy.cli:policy",
     "deploy": "infra.deploy.cli:deploy",
+    "check": "checks.cli:check",
+    "loadtest": "checks.loadtest.cli:loadtest",
 }
 
 

@@ -1,0 +1,249 @@
+"""`fin-infra check STACK`: judge a deployed stack against its performance targets.
+
+Reads the stack outputs (`pulumi stack output --json --show-secrets`, or `--outputs FILE`),
+measures every target of `checks/targets.yaml` through Azure Monitor metrics, logs and direct
+probes, compares what is live with what was declared, and reports.
+
+Exit codes: 0 passed; 1 warnings, with `--fail-on warn`; 2 a target or a conformance row
+failed; 3 inconclusive (a target without data, with `--no-data fail`, the default); 4 the
+check could not run (bad option, unreadable outputs or endpoints file, unknown target).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from checks.clouds import CLOUDS, cloud_profile
+from checks.durations import parse_duration
+from checks.endpoints import Endpoints, EndpointsError, read_endpoints
+from checks.model import EXIT_USAGE, Policy
+from checks.outputs import OutputsError, StackOutputs, parse_outputs, read_outputs_file
+from checks.render import FILE_NAMES, RENDERERS
+from checks.runner import CheckOptions, run_check
+from checks.sources.azure import AzureAccess, default_credential_factory
+from checks.targets import TargetsError, load_targets
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class UsageProblem(click.ClickException):
+    """The check cannot run as asked; exits 4 so no gate mistakes it for a verdict."""
+
+    exit_code = EXIT_USAGE
+
+
+class CheckCommand(click.Command):
+    """Click's own usage errors (exit 2 by default) exit 4 here: 2 means a failed target."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as error:
+            error.exit_code = EXIT_USAGE
+            raise
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> object:
+    try:
+        return parse_duration(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx=ctx, param=param) from None
+
+
+def _formats(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[str]:
+    formats: list[str] = []
+    for value in values or ("table",):
+        for item in value.split(","):
+            name = item.strip().lower()
+            if name not in RENDERERS:
+                raise click.BadParameter(f"{name!r} is not one of {sorted(RENDERERS)}", ctx=ctx, param=param)
+            if name not in formats:
+                formats.append(name)
+    return formats
+
+
+def stack_outputs_from_pulumi(stack: str) -> StackOutputs:
+    pulumi = shutil.which("pulumi")
+    if pulumi is None:
+        raise UsageProblem(
+            "no --outputs file given and no pulumi CLI on PATH: save the outputs in the deploy job "
+            "(pulumi stack output --json --show-secrets > outputs.json) and pass --outputs outputs.json"
+        )
+    try:
+        completed = subprocess.run(
+            [pulumi, "stack", "output", "--json", "--show-secrets", "--stack", stack, "--cwd", str(REPO_ROOT)],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise UsageProblem("pulumi stack output did not answer within 180 s") from None
+    if completed.returncode != 0:
+        first = (completed.stderr.strip().splitlines() or ["(no message)"])[0][:300]
+        raise UsageProblem(f"pulumi stack output --stack {stack} failed (exit {completed.returncode}): {first}")
+    try:
+        data = json.loads(completed.stdout)
+    except json.JSONDecodeError as error:
+        raise UsageProblem(f"pulumi stack output printed no JSON: {error}") from None
+    return parse_outputs(data, f"pulumi stack output of {stack}")
+
+
+@click.command(cls=CheckCommand)
+@click.argument("stack")
+@click.option(
+    "--outputs",
+    "outputs_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Stack outputs JSON a CI job saved (default: run `pulumi stack output --json --show-secrets`).",
+)
+@click.option(
+    "--endpoints",
+    "endpoints_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Endpoints file (YAML/JSON) for the direct probes: URLs, Redis, the database DSN's variable, bounds.",
+)
+@click.option(
+    "--source",
+    type=click.Choice(["auto", "azure", "probe"]),
+    default="auto",
+    show_default=True,
+    help="azure: metrics then logs; probe: direct probes only; auto: metrics, logs, then probes per target.",
+)
+@click.option(
+    "--window", default="15m", show_default=True, callback=_duration, help="Evaluation window (15m, 900s, PT15M)."
+)
+@click.option("--bake", default="0s", show_default=True, callback=_duration, help="Wait this long before measuring.")
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    callback=_formats,
+    help="table, json, junit, markdown, html; repeat or comma-separate for several (needs --output-dir). "
+    "Default: table.",
+)
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write every format here (check-report.txt/.json/.junit.xml/.md/.html) instead of stdout.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["critical", "warn"]),
+    default="critical",
+    show_default=True,
+    help="critical: only FAIL fails the gate (exit 2); warn: WARN fails it too (exit 1).",
+)
+@click.option(
+    "--no-data",
+    "no_data",
+    type=click.Choice(["fail", "warn", "ignore"]),
+    default="fail",
+    show_default=True,
+    help="What a target without data means: fail (inconclusive, exit 3), warn (a warning), ignore.",
+)
+@click.option("--only", multiple=True, help="Check only this target id (repeatable).")
+@click.option("--skip", multiple=True, help="Leave this target id out (repeatable; the report lists it).")
+@click.option("--no-conformance", is_flag=True, help="Do not compare live settings with the declared ones.")
+@click.option("--cloud", type=click.Choice(sorted(CLOUDS)), default="public", show_default=True, help="Azure cloud.")
+@click.option("--arm-endpoint", help="Azure Resource Manager endpoint (overrides the cloud's).")
+@click.option("--arm-audience", help="Token audience for Azure Resource Manager.")
+@click.option("--metrics-endpoint", help="Metrics batch endpoint; {region} becomes the resource's region.")
+@click.option("--metrics-audience", help="Token audience for the metrics batch API.")
+@click.option("--logs-endpoint", help="Log Analytics query endpoint.")
+@click.option("--logs-audience", help="Token audience for Log Analytics queries.")
+@click.option(
+    "--timeout", type=click.FloatRange(min=1, max=300), default=30, show_default=True, help="Seconds per Azure request."
+)
+@click.option("--retries", type=click.IntRange(min=0, max=10), default=3, show_default=True, help="Retries on 429/5xx.")
+@click.option(
+    "--targets",
+    "targets_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Target table (default: checks/targets.yaml).",
+)
+def check(
+    stack: str,
+    outputs_file: Path | None,
+    endpoints_file: Path | None,
+    source: str,
+    window: object,
+    bake: object,
+    formats: list[str],
+    output_dir: Path | None,
+    fail_on: str,
+    no_data: str,
+    only: tuple[str, ...],
+    skip: tuple[str, ...],
+    no_conformance: bool,
+    cloud: str,
+    arm_endpoint: str | None,
+    arm_audience: str | None,
+    metrics_endpoint: str | None,
+    metrics_audience: str | None,
+    logs_endpoint: str | None,
+    logs_audience: str | None,
+    timeout: float,
+    retries: int,
+    targets_file: Path | None,
+) -> None:
+    """Judge the deployed STACK against its performance targets, with evidence and an exit code.
+
+    Every target gets PASS, WARN, FAIL or NO_DATA (never a PASS without data), with the query,
+    the measured value and unit, the thresholds and the sample count. Exit codes: 0 passed,
+    1 warnings (with --fail-on warn), 2 failed, 3 inconclusive, 4 could not run.
+    """
+    if len(formats) > 1 and output_dir is None:
+        raise UsageProblem(f"{len(formats)} formats need --output-dir (one file each)")
+    try:
+        table = load_targets(targets_file)
+        outputs = read_outputs_file(outputs_file) if outputs_file else stack_outputs_from_pulumi(stack)
+        endpoints = read_endpoints(endpoints_file) if endpoints_file else Endpoints()
+    except (TargetsError, OutputsError, EndpointsError) as error:
+        raise UsageProblem(str(error)) from None
+    if outputs.stack != stack:
+        raise UsageProblem(f"the outputs are of stack {outputs.stack!r}, not {stack!r}")
+    try:
+        profile = cloud_profile(
+            cloud,
+            arm_endpoint=arm_endpoint,
+            arm_audience=arm_audience,
+            metrics_endpoint=metrics_endpoint,
+            metrics_audience=metrics_audience,
+            logs_endpoint=logs_endpoint,
+            logs_audience=logs_audience,
+        )
+    except ValueError as error:
+        raise UsageProblem(str(error)) from None
+    access = AzureAccess(profile, default_credential_factory(profile), timeout_seconds=timeout, retries=retries)
+    options = CheckOptions(
+        source=source,  # type: ignore[arg-type]
+        window=window,  # type: ignore[arg-type]
+        bake=bake,  # type: ignore[arg-type]
+        policy=Policy(fail_on=fail_on, no_data=no_data),  # type: ignore[arg-type]
+        only=list(only) or None,
+        skip=list(skip),
+        conformance=not no_conformance,
+    )
+    try:
+        report = run_check(outputs, table, endpoints, options, access, progress=lambda m: click.echo(m, err=True))
+    except ValueError as error:
+        raise UsageProblem(str(error)) from None
+    if output_dir is not None:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        for name in formats:
+            (output_dir / FILE_NAMES[name]).write_text(RENDERERS[name](report), encoding="utf-8")
+        written = ", ".join(FILE_NAMES[name] for name in formats)
+        click.echo(
+            f"check {stack}: {report.outcome} (exit {report.exit_code}); wrote {written} to {output_dir}", err=True
+        )
+    else:
+        click.echo(RENDERERS[formats[0]](report), nl=False)
+        click.echo(f"check {stack}: {report.outcome} (exit {report.exit_code})", err=True)
+    sys.exit(report.exit_code)

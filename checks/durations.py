@@ -1,0 +1,53 @@
+"""Durations as people and Azure write them: `90s`, `15m`, `1h30m`, `2.5s` or ISO 8601 `PT15M`."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import isodate
+
+_HUMAN = re.compile(r"^(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?$")
+
+
+def parse_duration(text: str) -> timedelta:
+    """`15m` / `30s` / `1h` / `PT5M` as a timedelta; a bare number is seconds."""
+    value = text.strip()
+    if not value:
+        raise ValueError("empty duration")
+    if value.upper().startswith("P"):
+        try:
+            parsed = isodate.parse_duration(value.upper())
+        except (isodate.ISO8601Error, ValueError) as error:
+            raise ValueError(f"{text!r} is not an ISO 8601 duration") from error
+        if not isinstance(parsed, timedelta):
+            raise ValueError(f"{text!r}: months and years are not supported")
+        return parsed
+    if re.fullmatch(r"\d+(?:\.\d+)?", value):
+        return timedelta(seconds=float(value))
+    match = _HUMAN.match(value.lower())
+    if not match or not any(match.groupdict().values()):
+        raise ValueError(f"{text!r} is not a duration (examples: 30s, 15m, 1h, PT15M)")
+    parts = {k: float(v) for k, v in match.groupdict().items() if v}
+    return timedelta(hours=parts.get("h", 0), minutes=parts.get("m", 0), seconds=parts.get("s", 0))
+
+
+def iso_duration(delta: timedelta) -> str:
+    """PT5M, PT1H, PT30S: the form Azure Monitor and the reports show."""
+    return isodate.duration_isoformat(delta)
+
+
+def human_duration(delta: timedelta) -> str:
+    seconds = delta.total_seconds()
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds / 3600:g} h"
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds / 60:g} min"
+    return f"{seconds:g} s"
+
+
+def utc_iso(moment: datetime) -> str:
+    """2026-11-25T10:00:00Z (naive datetimes are taken as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

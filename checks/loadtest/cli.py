@@ -1,0 +1,199 @@
+"""`fin-infra loadtest STACK`: the guide's Artillery load test against a stack, judged like the checks.
+
+Reads the stack outputs as `fin-infra check` does (`--outputs FILE`, or `pulumi stack output
+--json --show-secrets`), renders the Artillery config (`--render-only` stops there), runs the
+pinned Artillery and judges its JSON report with the target table's numbers.
+
+Exit codes: 0 passed; 1 warnings, with `--fail-on warn`; 2 a limit failed; 3 inconclusive (no
+response or no virtual user to judge); 4 the load test could not be configured (bad option,
+unreadable outputs, payload or table, no API endpoint in the outputs); 5 Artillery is not
+installed or did not run to the end (the message says how to install it: `make setup`).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from checks.cli import CheckCommand, UsageProblem, stack_outputs_from_pulumi
+from checks.endpoints import Endpoints, EndpointsError, read_endpoints
+from checks.loadtest.artillery import GRACE_SECONDS, ArtilleryError, find_artillery, run_artillery
+from checks.loadtest.config import SAMPLE_PAYLOAD, LoadTestError, ensure_strictness, plan_load_test, render_config
+from checks.loadtest.report import ArtilleryReportError, loadtest_report, read_artillery_report
+from checks.model import Policy
+from checks.outputs import OutputsError, read_outputs_file
+from checks.render import FILE_NAMES, RENDERERS
+from checks.targets import TargetsError, load_targets
+
+EXIT_ARTILLERY = 5
+CONFIG_NAME = "artillery.yml"
+ARTILLERY_REPORT_NAME = "artillery-report.json"
+REPORT_NAMES = {name: file.replace("check-report", "loadtest-report") for name, file in FILE_NAMES.items()}
+
+
+class ArtilleryProblem(click.ClickException):
+    """Artillery is missing or failed: exit 5, distinct from every verdict and from a usage error."""
+
+    exit_code = EXIT_ARTILLERY
+
+
+def _formats(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[str]:
+    formats: list[str] = []
+    for value in values or ("table",):
+        for item in value.split(","):
+            name = item.strip().lower()
+            if name not in RENDERERS:
+                raise click.BadParameter(f"{name!r} is not one of {sorted(RENDERERS)}", ctx=ctx, param=param)
+            if name not in formats:
+                formats.append(name)
+    return formats
+
+
+@click.command(cls=CheckCommand)
+@click.argument("stack")
+@click.option(
+    "--outputs",
+    "outputs_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Stack outputs JSON a CI job saved (default: run `pulumi stack output --json --show-secrets`).",
+)
+@click.option(
+    "--endpoints",
+    "endpoints_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Endpoints file of the checks; its services.backend.url overrides the stack output (e.g. an internal URL).",
+)
+@click.option(
+    "--payload",
+    "payload_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=SAMPLE_PAYLOAD,
+    show_default="checks/loadtest/sample-users.csv",
+    help="CSV of user ids for GET /api/portfolio/{userId}: a 'userId' header, one id a line.",
+)
+@click.option(
+    "--scale",
+    type=click.FloatRange(min=0, max=1, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Multiply the guide's phase durations and arrival rates (each at least 1) for a short smoke run.",
+)
+@click.option("--render-only", is_flag=True, help="Print (or write to --output-dir) the Artillery config; run nothing.")
+@click.option(
+    "--artillery",
+    "artillery_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Artillery executable (default: node_modules/.bin/artillery, installed by `make setup`).",
+)
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    callback=_formats,
+    help="table, json, junit, markdown, html; repeat or comma-separate for several (needs --output-dir). "
+    "Default: table.",
+)
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the reports (loadtest-report.*), the config and Artillery's JSON report here instead of stdout.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["critical", "warn"]),
+    default="critical",
+    show_default=True,
+    help="critical: only FAIL fails the gate (exit 2); warn: WARN fails it too (exit 1).",
+)
+@click.option(
+    "--targets",
+    "targets_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Target table (default: checks/targets.yaml).",
+)
+def loadtest(
+    stack: str,
+    outputs_file: Path | None,
+    endpoints_file: Path | None,
+    payload_file: Path,
+    scale: float,
+    render_only: bool,
+    artillery_path: Path | None,
+    formats: list[str],
+    output_dir: Path | None,
+    fail_on: str,
+    targets_file: Path | None,
+) -> None:
+    """Run the performance guide's Artillery load test against STACK and judge it by the target table.
+
+    Phases 60 s at 10 arrivals/s, 120 s at 50, 60 s at 10 (times --scale); each virtual user
+    requests GET /health, GET /api/portfolio/{userId} and POST /api/market-data. Latency and
+    error rate get PASS, WARN, FAIL or NO_DATA with the table's thresholds. Exit codes: 0 passed,
+    1 warnings (with --fail-on warn), 2 failed, 3 inconclusive, 4 could not be configured,
+    5 Artillery missing or failed.
+    """
+    if len(formats) > 1 and output_dir is None:
+        raise UsageProblem(f"{len(formats)} formats need --output-dir (one file each)")
+    try:
+        table = load_targets(targets_file)
+        outputs = read_outputs_file(outputs_file) if outputs_file else stack_outputs_from_pulumi(stack)
+        endpoints = read_endpoints(endpoints_file) if endpoints_file else Endpoints()
+        if outputs.stack != stack:
+            raise UsageProblem(f"the outputs are of stack {outputs.stack!r}, not {stack!r}")
+        plan = plan_load_test(outputs, table, payload_path=payload_file, scale=scale, endpoints=endpoints)
+    except (TargetsError, OutputsError, EndpointsError, LoadTestError) as error:
+        raise UsageProblem(str(error)) from None
+    config_text = render_config(plan)
+
+    if render_only:
+        if output_dir is None:
+            click.echo(config_text, nl=False)
+        else:
+            output_dir.mkdir(parents=True, exist_ok=True)
+            (output_dir / CONFIG_NAME).write_text(config_text, encoding="utf-8")
+            click.echo(f"loadtest {stack}: wrote {CONFIG_NAME} to {output_dir}", err=True)
+        return
+
+    try:
+        executable = find_artillery(artillery_path)
+    except ArtilleryError as error:
+        raise ArtilleryProblem(str(error)) from None
+    with tempfile.TemporaryDirectory(prefix="fin-loadtest-") as scratch:
+        work = output_dir or Path(scratch)
+        work.mkdir(parents=True, exist_ok=True)
+        config_path = work / CONFIG_NAME
+        config_path.write_text(config_text, encoding="utf-8")
+        click.echo(
+            f"loadtest {stack}: {plan.target_url}, {plan.phases_text()} "
+            f"({plan.duration_seconds} s), {plan.payload.user_ids} user ids",
+            err=True,
+        )
+        try:
+            run = run_artillery(
+                executable,
+                config_path.resolve(),
+                (work / ARTILLERY_REPORT_NAME).resolve(),
+                timeout_seconds=plan.duration_seconds + GRACE_SECONDS,
+                ensure_strictness=ensure_strictness(plan),
+                progress=lambda line: click.echo(f"  artillery | {line}", err=True),
+            )
+            data = read_artillery_report(run.report_path)
+        except (ArtilleryError, ArtilleryReportError) as error:
+            raise ArtilleryProblem(str(error)) from None
+    report = loadtest_report(plan, outputs, run, data, Policy(fail_on=fail_on))  # type: ignore[arg-type]
+    if output_dir is not None:
+        for name in formats:
+            (output_dir / REPORT_NAMES[name]).write_text(RENDERERS[name](report), encoding="utf-8")
+        written = ", ".join(REPORT_NAMES[name] for name in formats)
+        click.echo(
+            f"loadtest {stack}: {report.outcome} (exit {report.exit_code}); wrote {written}, {CONFIG_NAME} "
+            f"and {ARTILLERY_REPORT_NAME} to {output_dir}",
+            err=True,
+        )
+    else:
+        click.echo(RENDERERS[formats[0]](report), nl=False)
+        click.echo(f"loadtest {stack}: {report.outcome} (exit {report.exit_code})", err=True)
+    sys.exit(report.exit_code)

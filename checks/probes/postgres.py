@@ -1,0 +1,135 @@
+"""The database, asked directly: mean statement time over a window from `pg_stat_statements`.
+
+`pg_stat_statements` keeps, per normalised statement, the number of `calls` and their
+`total_exec_time` (ms) since its last reset. The mean over a window is
+Σ Δtotal_exec_time / Σ Δcalls between a snapshot at its start and one at its end: the mean of
+all statements executed in the window, weighted by how often each ran. Only the connected
+database counts; utility statements (BEGIN, COMMIT, SET, SHOW...) and these probes' own
+queries (marked `fin-infra-check`) are left out. A statement whose counters went backwards
+(reset or evicted and re-added) counts from zero.
+
+Works against Supabase: the extension lives in the `extensions` schema there, so the view's
+schema is looked up rather than assumed; prepared statements are off, so a transaction-mode
+pooler (Supavisor/PgBouncer) works too. The DSN is never printed: reports show host, port and
+database name only.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+
+MARKER = "fin-infra-check"
+UTILITY = (
+    r"^\s*(begin|commit|rollback|abort|start\s+transaction|end|set|reset|show|discard|deallocate"
+    r"|savepoint|release|listen|unlisten|notify)\M"
+)
+
+
+class PostgresProbeError(RuntimeError):
+    """The database cannot be probed (connection, missing extension, permissions)."""
+
+
+@dataclass(frozen=True)
+class StatementSnapshot:
+    time: datetime
+    # queryid -> (calls, total_exec_time_ms)
+    statements: dict[int, tuple[int, float]]
+
+
+def describe_dsn(dsn: str) -> str:
+    """postgresql://host:port/dbname: where the probe connects, without user or password."""
+    try:
+        parts = conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        return "postgresql://(unparseable DSN)"
+    host = parts.get("host") or parts.get("hostaddr") or "localhost"
+    port = parts.get("port") or "5432"
+    return f"postgresql://{host}:{port}/{parts.get('dbname') or ''}"
+
+
+def connect(dsn: str, timeout_seconds: float = 10.0) -> psycopg.Connection:
+    try:
+        connection = psycopg.connect(
+            dsn, connect_timeout=max(1, int(timeout_seconds)), autocommit=True, prepare_threshold=None
+        )
+    except psycopg.Error as error:
+        raise PostgresProbeError(f"cannot connect to {describe_dsn(dsn)}: {_safe(error)}") from None
+    return connection
+
+
+def _safe(error: BaseException) -> str:
+    """The first line of a driver error; psycopg does not echo passwords, the DSN is not added."""
+    text = str(error).strip().splitlines()
+    return text[0][:300] if text else type(error).__name__
+
+
+def statements_schema(connection: psycopg.Connection) -> str:
+    row = connection.execute(
+        f"/* {MARKER} */ SELECT n.nspname FROM pg_extension e "
+        "JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'"
+    ).fetchone()
+    if row is None:
+        raise PostgresProbeError(
+            "pg_stat_statements is not installed in this database: CREATE EXTENSION pg_stat_statements "
+            "(it also needs shared_preload_libraries = 'pg_stat_statements'; on Supabase enable it "
+            "under Database, Extensions)"
+        )
+    return str(row[0])
+
+
+def snapshot(connection: psycopg.Connection, schema: str) -> StatementSnapshot:
+    query = sql.SQL(
+        "/* " + MARKER + " */ SELECT s.queryid, sum(s.calls)::bigint, sum(s.total_exec_time)::float8 "
+        "FROM {}.pg_stat_statements s "
+        "WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+        "AND s.queryid IS NOT NULL AND s.query NOT LIKE {} AND s.query !~* {} "
+        "GROUP BY s.queryid"
+    ).format(sql.Identifier(schema), sql.Literal(f"%{MARKER}%"), sql.Literal(UTILITY))
+    try:
+        rows = connection.execute(query).fetchall()
+    except psycopg.Error as error:
+        raise PostgresProbeError(f"cannot read pg_stat_statements: {_safe(error)}") from None
+    return StatementSnapshot(datetime.now(UTC), {int(q): (int(c), float(t)) for q, c, t in rows})
+
+
+@dataclass(frozen=True)
+class QueryTime:
+    calls: int
+    total_ms: float
+    series: list[tuple[datetime, float]]
+
+    @property
+    def mean_ms(self) -> float | None:
+        return self.total_ms / self.calls if self.calls else None
+
+
+def _delta(before: StatementSnapshot, after: StatementSnapshot) -> tuple[int, float]:
+    calls = 0
+    total = 0.0
+    for queryid, (end_calls, end_total) in after.statements.items():
+        start_calls, start_total = before.statements.get(queryid, (0, 0.0))
+        if end_calls < start_calls or end_total < start_total:
+            start_calls, start_total = 0, 0.0
+        calls += end_calls - start_calls
+        total += end_total - start_total
+    return calls, total
+
+
+def query_time(snapshots: list[StatementSnapshot]) -> QueryTime:
+    """Mean statement time between consecutive snapshots, summed over the whole window."""
+    calls = 0
+    total = 0.0
+    series: list[tuple[datetime, float]] = []
+    for before, after in itertools.pairwise(snapshots):
+        d_calls, d_total = _delta(before, after)
+        calls += d_calls
+        total += d_total
+        if d_calls:
+            series.append((after.time, d_total / d_calls))
+    return QueryTime(calls, total, series)

@@ -1,0 +1,214 @@
+"""One check run: bake, measure each target through the chosen sources, judge, report.
+
+Sources and their fallback order (`--source`):
+
+- `azure`: platform metrics, then logs for the targets metrics left without data;
+- `probe`: the direct probes only (no Azure call, no credential);
+- `auto`: metrics, then logs, then probes, each only for the targets still without data.
+
+Per target the first source that measured something decides; what earlier sources said is
+kept in the result's `attempts`. A target no selected source can measure is NO_DATA with the
+reason (the policy decides what that means for the exit code); `--skip` leaves a target out
+of the run entirely, and the report lists it.
+
+Conformance: with an Azure source, Azure Resource Manager is read (in the background while
+metrics and logs are queried); with probes, the cache's eviction policy is read from the Redis
+server, and in `auto` mode only when ARM could not answer it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from checks.conformance import ArmReader, conformance_rows
+from checks.durations import human_duration
+from checks.endpoints import Endpoints
+from checks.jobs import SOURCE_LABELS, Job, jobs_for, thresholds_of
+from checks.model import ConformanceRow, Evidence, Policy, Report, TargetResult, Window, decide
+from checks.outputs import StackOutputs
+from checks.sources.azure import AzureAccess
+from checks.sources.logs import LogsSource
+from checks.sources.metrics import MetricsSource
+from checks.sources.probes import ProbeSource
+from checks.targets import TargetTable
+
+SourceChoice = Literal["azure", "probe", "auto"]
+SOURCE_KINDS: dict[str, tuple[str, ...]] = {
+    "azure": ("metrics", "logs"),
+    "probe": ("probe",),
+    "auto": ("metrics", "logs", "probe"),
+}
+
+
+@dataclass
+class CheckOptions:
+    source: SourceChoice = "auto"
+    window: timedelta = timedelta(minutes=15)
+    bake: timedelta = timedelta(0)
+    policy: Policy = field(default_factory=Policy)
+    only: list[str] | None = None
+    skip: list[str] = field(default_factory=list)
+    conformance: bool = True
+
+
+def select_targets(table: TargetTable, only: list[str] | None, skip: list[str]) -> list[str]:
+    known = [t.id for t in table.targets]
+    for target_id in [*(only or []), *skip]:
+        if target_id not in known:
+            raise ValueError(f"unknown target {target_id!r}; the table has {known}")
+    chosen = only if only else known
+    return [t for t in known if t in chosen and t not in skip]
+
+
+def run_check(
+    outputs: StackOutputs,
+    table: TargetTable,
+    endpoints: Endpoints,
+    options: CheckOptions,
+    access: AzureAccess | None,
+    *,
+    progress: Callable[[str], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    http_verify: bool | str = True,
+) -> Report:
+    say = progress or (lambda message: None)
+    kinds = SOURCE_KINDS[options.source]
+    uses_azure = any(kind in kinds for kind in ("metrics", "logs"))
+    if uses_azure and access is None:
+        raise ValueError(f"source {options.source} needs Azure access")
+    selected = select_targets(table, options.only, options.skip)
+    if options.bake > timedelta(0):
+        say(f"baking for {human_duration(options.bake)} before measuring")
+        sleep(options.bake.total_seconds())
+    end = datetime.now(UTC).replace(microsecond=0)
+    window = Window(start=end - options.window, end=end)
+    jobs = jobs_for(table, outputs, selected)
+    attempts: dict[str, list[tuple[str, list[Evidence]]]] = {target_id: [] for target_id in selected}
+    pending = set(selected)
+    calls: list[dict[str, Any]] = []
+    notes: list[str] = []
+
+    with ThreadPoolExecutor(max_workers=1) as background:
+        arm_future: Future[list[ConformanceRow]] | None = None
+        arm_reader = None
+        if options.conformance and uses_azure:
+            assert access is not None
+            arm_reader = ArmReader(access)
+            arm_future = background.submit(conformance_rows, outputs, arm_reader)
+
+        for kind in (k for k in kinds if k != "probe"):
+            todo = _pending_jobs(jobs, selected, pending, kind)
+            if not todo:
+                continue
+            say(f"{SOURCE_LABELS[kind]}: {len(todo)} measure(s)")
+            source: MetricsSource | LogsSource
+            if kind == "metrics":
+                assert access is not None
+                source = MetricsSource(access, outputs, window)
+            else:
+                assert access is not None
+                source = LogsSource(access, outputs, window)
+            rows = source.collect(todo)
+            calls += [{"source": SOURCE_LABELS[kind], **call} for call in source.calls]
+            _record(SOURCE_LABELS[kind], todo, rows, attempts, pending)
+
+        conformance: list[ConformanceRow] = []
+        if arm_future is not None:
+            conformance = arm_future.result()
+            assert arm_reader is not None
+            calls.append({"source": "arm", "reads": arm_reader.calls})
+
+    probe_window: Window | None = None
+    if "probe" in kinds:
+        todo = _pending_jobs(jobs, selected, pending, "probe")
+        arm_policy = next((row for row in conformance if row.check == "cache eviction policy"), None)
+        want_policy = options.conformance and (arm_policy is None or arm_policy.verdict == "NO_DATA")
+        if todo or want_policy:
+            say(f"probes: {len(todo)} measure(s), window {human_duration(options.window)}")
+            probes = ProbeSource(outputs, endpoints, options.window, access, progress=say, http_verify=http_verify)
+            rows = probes.collect(todo, want_eviction_policy=want_policy)
+            _record("probe", todo, rows, attempts, pending)
+            probe_window = probes.window
+            if want_policy:
+                redis_row = probes.eviction_row()
+                if arm_policy is not None and redis_row.verdict == "NO_DATA":
+                    redis_row = redis_row.model_copy(
+                        update={"reason": f"ARM: {arm_policy.reason}; Redis: {redis_row.reason}"}
+                    )
+                conformance = [row for row in conformance if row is not arm_policy] + [redis_row]
+    if options.conformance and not uses_azure:
+        notes.append(
+            "containers' CPU and memory and the scale settings are read from Azure Resource Manager: "
+            f"not checked with --source {options.source}"
+        )
+    for target_id in options.skip:
+        notes.append(f"target {target_id} skipped (--skip)")
+
+    results = [
+        _result(table, target_id, attempts[target_id], jobs[target_id], options, outputs) for target_id in selected
+    ]
+    report_window = window if uses_azure or probe_window is None else probe_window
+    return Report(
+        project=outputs.project,
+        stack=outputs.stack,
+        environment=outputs.environment,
+        platform=outputs.platform,
+        cache_tier=outputs.cache.tier,
+        sources=[SOURCE_LABELS[k] for k in kinds],
+        window=report_window,
+        bake_seconds=options.bake.total_seconds(),
+        generated_at=datetime.now(UTC).replace(microsecond=0),
+        policy=options.policy,
+        targets=results,
+        conformance=conformance,
+        notes=notes,
+        calls=calls,
+    )
+
+
+def _pending_jobs(jobs: dict[str, list[Job]], selected: list[str], pending: set[str], kind: str) -> list[Job]:
+    return [
+        job for target_id in selected if target_id in pending for job in jobs[target_id] if job.measure.source == kind
+    ]
+
+
+def _record(
+    label: str,
+    todo: list[Job],
+    rows: dict[str, list[Evidence]],
+    attempts: dict[str, list[tuple[str, list[Evidence]]]],
+    pending: set[str],
+) -> None:
+    by_target: dict[str, list[Evidence]] = {}
+    for job in todo:
+        by_target.setdefault(job.target.id, []).extend(rows.get(job.key, []))
+    for target_id, target_rows in by_target.items():
+        attempts[target_id].append((label, target_rows))
+        if any(row.verdict != "NO_DATA" for row in target_rows):
+            pending.discard(target_id)
+
+
+def _result(
+    table: TargetTable,
+    target_id: str,
+    attempts: list[tuple[str, list[Evidence]]],
+    jobs: list[Job],
+    options: CheckOptions,
+    outputs: StackOutputs,
+) -> TargetResult:
+    target = table.get(target_id)
+    result = decide(target.id, target.component, target.statistic, thresholds_of(target), attempts)
+    if not attempts:
+        kinds = SOURCE_KINDS[options.source]
+        available = sorted({job.measure.source for job in jobs})
+        reason = (
+            f"no {'/'.join(kinds)} measure for this target on platform {outputs.platform}, "
+            f"cache tier {outputs.cache.tier} (the table has: {', '.join(available) or 'none'})"
+        )
+        result = result.model_copy(update={"summary": f"no data: {reason}"})
+    return result

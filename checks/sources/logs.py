@@ -1,0 +1,138 @@
+"""Log queries (KQL) through `LogsQueryClient.query_workspace`, for the App Insights tables.
+
+Application Insights is workspace-based, so its tables (`AppRequests`, `AppDependencies`,
+`AppBrowserTimings`, `AppPageViews`) live in the Log Analytics workspace; the query goes to the
+workspace's customer id (`monitoring.logAnalyticsCustomerId` in the stack outputs). The
+target table's query has `{start}`/`{end}` placeholders (replaced by the window's UTC
+instants) and returns one row with a `value` column and a `samples` column: for latencies the
+table weights `DurationMs` by `ItemCount` (sampling), so the mean is the mean of what was
+really served. A null or non-finite value, or no samples, is NO_DATA; a partial result is
+used and its error is shown; a failed query turns only its own row into NO_DATA.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from checks.durations import utc_iso
+from checks.jobs import Job
+from checks.model import Evidence, Window, measured, no_data
+from checks.outputs import StackOutputs
+from checks.sources.azure import AzureAccess, describe_error
+from checks.targets import LogsMeasure
+
+SOURCE = "azure-logs"
+
+
+def render_query(template: str, window: Window) -> str:
+    """The table's KQL with its window placeholders filled (plain replacement: KQL uses braces)."""
+    return template.replace("{start}", utc_iso(window.start)).replace("{end}", utc_iso(window.end))
+
+
+def _number(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def read_value(result: Any) -> tuple[float | None, int, str | None]:
+    """(value, samples, problem) from a query result's first table: columns `value`, `samples`."""
+    tables = getattr(result, "tables", None) or getattr(result, "partial_data", None) or []
+    if not tables:
+        return None, 0, "the query returned no table"
+    table = tables[0]
+    columns = [c if isinstance(c, str) else getattr(c, "name", str(c)) for c in table.columns]
+    if "value" not in columns:
+        return None, 0, f"the query's result has no 'value' column (columns: {columns})"
+    if not table.rows:
+        return None, 0, "the query returned no rows (no data in the window)"
+    row = list(table.rows[0])
+    value = _number(row[columns.index("value")])
+    samples_raw = _number(row[columns.index("samples")]) if "samples" in columns else None
+    samples = int(samples_raw) if samples_raw is not None else (1 if value is not None else 0)
+    if value is None:
+        return None, samples, "the query's value was null (no data in the window)"
+    return value, samples, None
+
+
+class LogsSource:
+    def __init__(self, access: AzureAccess, outputs: StackOutputs, window: Window, max_workers: int = 4):
+        self.access = access
+        self.outputs = outputs
+        self.window = window
+        self.max_workers = max_workers
+        self.calls: list[dict[str, Any]] = []
+
+    def collect(self, jobs: list[Job]) -> dict[str, list[Evidence]]:
+        if not jobs:
+            return {}
+        workspace = self.outputs.monitoring.log_analytics_customer_id
+        try:
+            client = self.access.logs_client()
+        except Exception as error:  # e.g. no credential: every log row is NO_DATA with the reason
+            reason = f"logs client unavailable: {describe_error(error)}"
+            return {job.key: [self._no_data(job, workspace, reason)] for job in jobs}
+        with ThreadPoolExecutor(max_workers=max(1, min(self.max_workers, len(jobs)))) as pool:
+            results = list(pool.map(lambda job: self._run(client, workspace, job), jobs))
+        return {job.key: [row] for job, row in zip(jobs, results, strict=True)}
+
+    def _query(self, job: Job, workspace: str) -> dict[str, Any]:
+        measure = job.measure
+        assert isinstance(measure, LogsMeasure)
+        return {
+            "api": "query_workspace",
+            "workspace": workspace,
+            "table": measure.table,
+            "kql": render_query(measure.query, self.window),
+            "timespan": f"{utc_iso(self.window.start)}/{utc_iso(self.window.end)}",
+        }
+
+    def _no_data(self, job: Job, workspace: str, reason: str) -> Evidence:
+        return no_data(
+            source=SOURCE,
+            resource=self.outputs.monitoring.app_insights_id,
+            label=f"workspace {workspace}",
+            query=self._query(job, workspace),
+            window=self.window,
+            thresholds=job.thresholds,
+            reason=reason,
+        )
+
+    def _run(self, client: Any, workspace: str, job: Job) -> Evidence:
+        query = self._query(job, workspace)
+        started = time.perf_counter()
+        try:
+            result = client.query_workspace(
+                workspace, query["kql"], timespan=(self.window.start, self.window.end), server_timeout=60
+            )
+        except Exception as error:  # a failed query is this row's NO_DATA
+            self.calls.append({"table": query["table"], "seconds": round(time.perf_counter() - started, 3)})
+            return self._no_data(job, workspace, f"log query failed: {describe_error(error)}")
+        self.calls.append({"table": query["table"], "seconds": round(time.perf_counter() - started, 3)})
+        note = None
+        partial_error = getattr(result, "partial_error", None)
+        if partial_error is not None:
+            note = f"partial result: {getattr(partial_error, 'message', partial_error)}"
+        try:
+            value, samples, problem = read_value(result)
+        except Exception as error:
+            return self._no_data(job, workspace, f"malformed log query result: {describe_error(error)}")
+        return measured(
+            source=SOURCE,
+            resource=self.outputs.monitoring.app_insights_id,
+            label=f"{query['table']} in workspace {workspace}",
+            query=query,
+            window=self.window,
+            thresholds=job.thresholds,
+            value=value,
+            samples=samples,
+            no_data_reason=problem or "no samples in the window",
+            note=note,
+        )
