@@ -83,6 +83,9 @@ class MonitoringOut(_Out):
     log_analytics_customer_id: str
     app_insights_id: str
     app_insights_app_id: str
+    # The web app's browser telemetry (page loads), a separate component.
+    browser_insights_id: str | None = None
+    browser_insights_app_id: str | None = None
     action_group_id: str | None = None
 
 

@@ -54,7 +54,7 @@ Platform = Literal["containerapps", "containerinstances"]
 CacheTier = Literal["managed", "classic"]
 Aggregation = Literal["Average", "Total", "Maximum", "Minimum", "Count"]
 Verdict = Literal["PASS", "WARN", "FAIL"]
-SCOPE = re.compile(r"^(service:(backend|web)|services|container-groups|cache|app-insights|database)$")
+SCOPE = re.compile(r"^(service:(backend|web)|services|container-groups|cache|app-insights|browser-insights|database)$")
 # Durations Azure Monitor metric alerts accept for window size and evaluation frequency.
 ALERT_WINDOWS = {"PT1M", "PT5M", "PT15M", "PT30M", "PT1H", "PT6H", "PT12H", "P1D"}
 ALERT_FREQUENCIES = {"PT1M", "PT5M", "PT15M", "PT30M", "PT1H"}

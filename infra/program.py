@@ -133,6 +133,16 @@ def build(loaded: LoadedSettings, targets: TargetTable) -> dict[str, Any]:
             shared_key=monitoring.shared_key() if monitoring.local_auth_needed else None,
         ),
         shared_env=_shared_env(monitoring, cache),
+        service_extra_env={
+            "web": [
+                AppEnvVar(
+                    "APPLICATIONINSIGHTS_BROWSER_CONNECTION_STRING",
+                    pulumi.Output.secret(monitoring.browser_insights.connection_string),
+                    secret=True,
+                    secret_name="appinsights-browser-connection-string",
+                )
+            ]
+        },
         depends_on=grants,
         apps_subnet_id=network.apps_subnet_id if network is not None else None,
         key_vault_urls=key_vault.secret_urls if key_vault is not None else None,
@@ -176,6 +186,8 @@ def build(loaded: LoadedSettings, targets: TargetTable) -> dict[str, Any]:
             "logAnalyticsCustomerId": monitoring.workspace_customer_id,
             "appInsightsId": monitoring.app_insights.id,
             "appInsightsAppId": monitoring.app_insights.app_id,
+            "browserInsightsId": monitoring.browser_insights.id,
+            "browserInsightsAppId": monitoring.browser_insights.app_id,
             "actionGroupId": alerts.action_group.id if alerts.action_group else None,
         },
         "network": (
@@ -298,6 +310,7 @@ def _watch_scopes(
     """What the target table's `scope` names mean on this stack."""
     scopes: dict[str, list[WatchScope]] = {
         "app-insights": [WatchScope("app-insights", monitoring.app_insights.id)],
+        "browser-insights": [WatchScope("browser-insights", monitoring.browser_insights.id)],
         "cache": [WatchScope("cache", cache.resource_id)],
     }
     if isinstance(compute, ContainerAppsCompute):

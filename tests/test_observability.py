@@ -79,14 +79,14 @@ def metric_alert_rows(result: PlanResult) -> set[tuple]:
 
 def container_apps_expected(env: str, token: str) -> set[tuple]:
     backend, web = f"ca-finagent-backend-{env}-{token}", f"ca-finagent-web-{env}-{token}"
-    appi = f"appi-finagent-{env}-{token}"
+    browser = f"appi-finagent-browser-{env}-{token}"
     rows = {
         ("api-latency", "warning", backend, ACA, "ResponseTime", "Average", None, GE, 200, 2, "PT5M", "PT1M"),
         ("api-latency", "critical", backend, ACA, "ResponseTime", "Average", None, GE, 500, 1, "PT5M", "PT1M"),
         (
             "page-load",
             "warning",
-            appi,
+            browser,
             APPI,
             "browserTimings/totalDuration",
             "Average",
@@ -100,7 +100,7 @@ def container_apps_expected(env: str, token: str) -> set[tuple]:
         (
             "page-load",
             "critical",
-            appi,
+            browser,
             APPI,
             "browserTimings/totalDuration",
             "Average",
@@ -139,6 +139,7 @@ def test_every_dev_alert_exactly_with_thresholds_converted_from_the_limits() -> 
     token = result.loaded.naming.token
     group = f"ci-finagent-01-dev-{token}"
     appi = f"appi-finagent-dev-{token}"
+    browser = f"appi-finagent-browser-dev-{token}"
     # container groups report millicores and bytes: 70 % of backend's 2 vCPU limit is 1400 m,
     # 80 % of its 4 GB limit is 3.2e9 bytes; web's limits are 1 vCPU and 2 GB.
     expected = {
@@ -147,7 +148,7 @@ def test_every_dev_alert_exactly_with_thresholds_converted_from_the_limits() -> 
         (
             "page-load",
             "warning",
-            appi,
+            browser,
             APPI,
             "browserTimings/totalDuration",
             "Average",
@@ -161,7 +162,7 @@ def test_every_dev_alert_exactly_with_thresholds_converted_from_the_limits() -> 
         (
             "page-load",
             "critical",
-            appi,
+            browser,
             APPI,
             "browserTimings/totalDuration",
             "Average",
@@ -390,7 +391,7 @@ def test_workspace_and_app_insights() -> None:
     assert workspace.inputs["features"]["disableLocalAuth"] is True
     # container groups send logs with the workspace key, so dev keeps local auth on
     assert dev.one(WORKSPACE).inputs["features"]["disableLocalAuth"] is False
-    appi = prod.one(APP_INSIGHTS)
+    appi = prod.one(APP_INSIGHTS, "monitoring-app-insights")
     assert appi.inputs["workspaceResourceId"] == workspace.resource_id
     assert appi.inputs["disableLocalAuth"] is True
     assert (appi.inputs["kind"], appi.inputs["applicationType"], appi.inputs["ingestionMode"]) == (
@@ -398,6 +399,12 @@ def test_workspace_and_app_insights() -> None:
         "web",
         "LogAnalytics",
     )
+    # browsers cannot use Entra ID: page loads go to a separate component that keeps local auth
+    browser = prod.one(APP_INSIGHTS, "monitoring-browser-insights")
+    assert browser.inputs["workspaceResourceId"] == workspace.resource_id
+    assert browser.inputs["disableLocalAuth"] is False
+    assert browser.inputs["tags"]["fin-agent-telemetry"] == "browser"
+    assert prod.outputs["monitoring"]["browserInsightsId"] == browser.resource_id
 
 
 def test_app_insights_connection_string_reaches_both_services_as_a_secret() -> None:
@@ -405,6 +412,14 @@ def test_app_insights_connection_string_reaches_both_services_as_a_secret() -> N
     for app in prod.of_type("azure-native:app:ContainerApp"):
         [container] = opened(app.inputs["template"])["containers"]
         env = {e["name"]: e for e in container["env"]}
+        browser = env.get("APPLICATIONINSIGHTS_BROWSER_CONNECTION_STRING")
+        if app.name == "compute-web":
+            assert browser == {
+                "name": "APPLICATIONINSIGHTS_BROWSER_CONNECTION_STRING",
+                "secretRef": "appinsights-browser-connection-string",
+            }
+        else:
+            assert browser is None
         assert env["APPLICATIONINSIGHTS_CONNECTION_STRING"] == {
             "name": "APPLICATIONINSIGHTS_CONNECTION_STRING",
             "secretRef": "appinsights-connection-string",

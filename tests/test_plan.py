@@ -81,7 +81,7 @@ def test_outputs_follow_the_contract_the_checks_read(stack: str) -> None:
     assert set(outputs.services) == {"backend", "web"}
     assert outputs.subscription_id == "00000000-0000-0000-0000-000000000000"
     assert outputs.monitoring.app_insights_id.endswith(
-        result.one("azure-native:applicationinsights:Component").inputs["resourceName"]
+        result.one("azure-native:applicationinsights:Component", "monitoring-app-insights").inputs["resourceName"]
     )
     assert result.secret_outputs == set()  # nothing secret is exported
 

@@ -34,6 +34,8 @@ class ComputeArgs:
     logs: LogDestination
     # Variables other components give every service (cache endpoint, telemetry connection).
     shared_env: list[AppEnvVar] = field(default_factory=list)
+    # Variables for one service only (e.g. the web app's browser telemetry connection).
+    service_extra_env: dict[str, list[AppEnvVar]] = field(default_factory=dict)
     # Resources the apps must wait for (e.g. role grants their identities need at start).
     depends_on: list[pulumi.Resource] = field(default_factory=list)
     # Subnet for the environment or the groups (stacks with a network).

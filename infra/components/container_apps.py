@@ -148,6 +148,7 @@ class ContainerAppsCompute(pulumi.ComponentResource):
             service_env(service, args.secret_values, args.key_vault_urls)
             + args.shared_env
             + identity_env(args, service_name)
+            + args.service_extra_env.get(service_name, [])
             + extra_env
         )
         secrets = [

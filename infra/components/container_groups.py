@@ -50,7 +50,9 @@ class ContainerGroupsCompute(pulumi.ComponentResource):
         backend_url = f"http://localhost:{services.backend.port}"
         containers = []
         for service_name, service in services.items():
-            extra = [AppEnvVar("BACKEND_URL", backend_url)] if service_name == "web" else []
+            extra = args.service_extra_env.get(service_name, []) + (
+                [AppEnvVar("BACKEND_URL", backend_url)] if service_name == "web" else []
+            )
             variables = (
                 service_env(service, args.secret_values) + args.shared_env + identity_env(args, service_name) + extra
             )

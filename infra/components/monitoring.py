@@ -3,8 +3,14 @@
 The workspace keeps logs for `monitoring.logRetentionDays`. Its shared-key (local)
 authentication stays on only where a consumer requires it: container groups send container
 logs with the workspace key, Container Apps environments use diagnostic settings instead, so
-Container Apps stacks turn local auth off. Application Insights always has local auth off;
-apps ingest with their managed identity (Monitoring Metrics Publisher role).
+Container Apps stacks turn local auth off.
+
+Two Application Insights components share the workspace. The server component (the
+services' telemetry) has local auth off: apps ingest with their managed identity (Monitoring
+Metrics Publisher role). The browser component receives page-load telemetry from the web
+app's JavaScript SDK, which cannot authenticate with Entra ID: its local auth must stay on,
+and its connection string is public by nature (it ships to every browser). Keeping it a
+separate component keeps server telemetry Entra-only.
 """
 
 from __future__ import annotations
@@ -16,6 +22,9 @@ from pulumi_azure_native import applicationinsights, operationalinsights
 
 from infra.naming import Naming
 from infra.settings.model import StackSettings
+
+TELEMETRY_PURPOSE_TAG = "fin-agent-telemetry"
+BROWSER_TELEMETRY = "browser"
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,21 @@ class Monitoring(pulumi.ComponentResource):
             disable_local_auth=True,
             sampling_percentage=monitoring.sampling_percentage,
             tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.browser_insights = applicationinsights.Component(
+            f"{name}-browser-insights",
+            resource_name_=args.naming.name("app_insights", "browser"),
+            resource_group_name=args.resource_group_name,
+            location=settings.location,
+            kind="web",
+            application_type="web",
+            workspace_resource_id=self.workspace.id,
+            ingestion_mode="LogAnalytics",
+            # Browsers send with the connection string only; Entra ID is not available to them.
+            disable_local_auth=False,
+            sampling_percentage=monitoring.sampling_percentage,
+            tags={**args.tags, TELEMETRY_PURPOSE_TAG: BROWSER_TELEMETRY},
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.workspace_customer_id = self.workspace.customer_id

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from infra.components.monitoring import BROWSER_TELEMETRY, TELEMETRY_PURPOSE_TAG
 from infra.policy.model import (
     NotApplicable,
     Rule,
@@ -143,6 +144,12 @@ def _env_findings(containers: list, env_key: str, secret_form: str, secret_value
 
 
 def _app_insights_local_auth(resource: Subject, context: StackContext) -> Iterator[str]:
+    tags = lookup(resource.props, "tags")
+    if isinstance(tags, dict) and tags.get(TELEMETRY_PURPOSE_TAG) == BROWSER_TELEMETRY:
+        raise NotApplicable(
+            "browser telemetry component: the Application Insights JavaScript SDK cannot use Entra ID, and "
+            "its connection string is public by nature; server telemetry goes to the Entra-only component"
+        )
     if lookup(resource.props, "disableLocalAuth") is not True:
         yield (
             f"disableLocalAuth is {shown(lookup(resource.props, 'disableLocalAuth'))}; instrumentation keys "
