@@ -163,6 +163,7 @@ def chart(result: TargetResult, max_series: int = 8) -> dict[str, Any] | None:
         "target_label": format_value(thresholds.target, thresholds.unit),
         "critical_label": format_value(thresholds.critical, thresholds.unit),
         "top_label": format_value(top, thresholds.unit),
+        "show_top_label": min(y(thresholds.target), y(thresholds.critical)) - PAD_TOP > 14,
         "start_label": t0.strftime("%H:%M:%S"),
         "end_label": t1.strftime("%H:%M:%S"),
     }

@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ def connect(target: RedisTarget) -> redis.Redis:
         socket_timeout=target.timeout_seconds,
         socket_connect_timeout=target.timeout_seconds,
         decode_responses=True,
-        retry_on_timeout=False,
+        retry=Retry(NoBackoff(), 0),  # one attempt: a wrong password or a closed port is an answer
     )
 
 
