@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from rich.console import Console
 from rich.table import Table
 
@@ -47,6 +47,11 @@ def report_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "fin-infra check report"
     return schema
+
+
+def write_schema(path: Path = SCHEMA_FILE) -> None:
+    """Regenerate `checks/report.schema.json` from the model (a test keeps the two equal)."""
+    path.write_text(json.dumps(report_schema(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def render_json(report: Report) -> str:
@@ -179,7 +184,7 @@ def _environment(autoescape: bool) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        autoescape=select_autoescape(["html", "xml"]) if autoescape else False,
+        autoescape=autoescape,
     )
     environment.filters.update(
         cell=_cell,
