@@ -309,10 +309,17 @@ def test_azure_source_through_the_cli_with_the_azure_cli_credential(tmp_path: Pa
         fake.metric(cache["resourceId"], "cachemisses", "Count", Series({}, [5]))
         for table, value in (("AppRequests", 120.0), ("AppDependencies", 12.0), ("AppBrowserTimings", 1800.0)):
             fake.log(table, value, 100)
-        fake.resource(group, {"containers": [
-            {"name": "backend", "properties": {"resources": {"requests": {"cpu": 1.5, "memoryInGB": 3}, "limits": {"cpu": 2, "memoryInGB": 4}}}},
-            {"name": "web", "properties": {"resources": {"requests": {"cpu": 0.5, "memoryInGB": 1}, "limits": {"cpu": 1, "memoryInGB": 2}}}},
-        ]})  # fmt: skip
+
+        def container(name: str, requests: tuple[float, float], limits: tuple[float, float]) -> dict:
+            sizes = {
+                "requests": {"cpu": requests[0], "memoryInGB": requests[1]},
+                "limits": {"cpu": limits[0], "memoryInGB": limits[1]},
+            }
+            return {"name": name, "properties": {"resources": sizes}}
+
+        fake.resource(
+            group, {"containers": [container("backend", (1.5, 3), (2, 4)), container("web", (0.5, 1), (1, 2))]}
+        )
         fake.resource(cache["databaseId"], {"evictionPolicy": "AllKeysLRU"})
         az_log = tmp_path / "az-args.txt"
         az = tmp_path / "az"

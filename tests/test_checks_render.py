@@ -114,7 +114,8 @@ def sample_report(policy: Policy | None = None) -> Report:
 def test_the_schema_file_is_the_models_schema() -> None:
     on_disk = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     assert on_disk == json.loads(json.dumps(report_schema())), (
-        "checks/report.schema.json is stale: run .venv/bin/python -c 'from checks.render import write_schema; write_schema()'"
+        "checks/report.schema.json is stale: run "
+        ".venv/bin/python -c 'from checks.render import write_schema; write_schema()'"
     )
 
 
