@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import threading
 import time
@@ -69,6 +70,19 @@ def test_http_probe_measures_a_known_latency_within_five_percent() -> None:
     assert len(result.successes) == 20
     assert mean == pytest.approx(injected * 1000, rel=0.05), f"measured {mean:.1f} ms for {injected * 1000:.0f} ms"
     assert result.percentile_ms(95) >= injected * 1000
+
+
+def test_probes_leave_the_callers_event_loop_alone() -> None:
+    # Pulumi's runtime (and any asyncio caller) relies on the thread's current loop.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        with latency_server(0.01) as server:
+            http_probe.probe_http(server.url + "/", requests=2, rate=20, timeout=5)
+        assert asyncio.get_event_loop() is loop
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
 
 
 def test_http_probe_keeps_its_rate_when_the_server_is_slow() -> None:

@@ -108,4 +108,11 @@ def probe_http(url: str, *, requests: int, rate: float, timeout: float, verify: 
     """Send `requests` GETs to `url` at `rate` per second; see the module docstring."""
     if requests < 1 or rate <= 0 or timeout <= 0:
         raise ValueError("requests, rate and timeout must be positive")
-    return asyncio.run(_probe(url, requests, rate, timeout, verify))
+    # A private loop, never installed as the thread's current one: callers that rely on the
+    # current event loop (Pulumi's runtime does) are left as they were.
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(_probe(url, requests, rate, timeout, verify))
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
