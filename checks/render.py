@@ -63,9 +63,6 @@ def _cell(value: Any) -> str:
 
 
 def _value(row: Evidence | TargetResult) -> str:
-    if isinstance(row, TargetResult):
-        deciding = next((e for e in row.evidence if e.value is not None), None)
-        return format_value(deciding.value if deciding else None, row.thresholds.unit)
     return format_value(row.value, row.thresholds.unit)
 
 
