@@ -74,6 +74,8 @@ def test_http_probe_measures_a_known_latency_within_five_percent() -> None:
 
 def test_probes_leave_the_callers_event_loop_alone() -> None:
     # Pulumi's runtime (and any asyncio caller) relies on the thread's current loop.
+    previous_policy = asyncio.get_event_loop_policy()
+    asyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())  # a scratch policy: the suite's stays untouched
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
@@ -81,8 +83,8 @@ def test_probes_leave_the_callers_event_loop_alone() -> None:
             http_probe.probe_http(server.url + "/", requests=2, rate=20, timeout=5)
         assert asyncio.get_event_loop() is loop
     finally:
-        asyncio.set_event_loop(None)
         loop.close()
+        asyncio.set_event_loop_policy(previous_policy)
 
 
 def test_http_probe_keeps_its_rate_when_the_server_is_slow() -> None:
