@@ -22,6 +22,7 @@ from checks.probes import redis as redis_probe
 from checks.probes.pageload import load_pages
 from checks.sources.probes import ProbeSource
 from checks.targets import load_targets
+from tests.fixtures.checks.fake_azure import self_signed_cert
 from tests.fixtures.checks.servers import (
     PostgresServer,
     RedisServer,
@@ -172,6 +173,25 @@ def test_redis_hit_rate_over_the_window_and_the_live_eviction_policy(redis_srv: 
     assert redis_srv.password not in row.model_dump_json()
     policy = source.eviction_row()
     assert policy.verdict == "PASS" and policy.live == "allkeys-lru"
+
+
+def test_redis_over_tls_verifies_the_server_certificate(tmp_path: Path) -> None:
+    cert, key = self_signed_cert(tmp_path)
+    stack = dev_outputs()
+    with redis_server(tls=(cert, key)) as server, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TEST_REDIS_PW", server.password)
+        endpoints = parse_endpoints(
+            {"redis": {"host": "127.0.0.1", "port": server.port, "auth": "password", "passwordEnv": "TEST_REDIS_PW"}}
+        )  # tls: from the stack outputs (true)
+        untrusted = ProbeSource(stack, endpoints, timedelta(0))
+        untrusted.collect([], want_eviction_policy=True)
+        assert untrusted.eviction_row().verdict == "NO_DATA"
+        assert "CERTIFICATE_VERIFY_FAILED" in (untrusted.eviction_row().reason or "")
+        patch.setenv("SSL_CERT_FILE", str(cert))  # the system trust store, as a CI runner would extend it
+        trusted = ProbeSource(stack, endpoints, timedelta(0))
+        trusted.collect([], want_eviction_policy=True)
+    row = trusted.eviction_row()
+    assert row.verdict == "PASS" and row.live == "allkeys-lru"
 
 
 def test_no_lookups_in_the_window_is_no_data(redis_srv: RedisServer) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -72,6 +73,7 @@ def connect(target: RedisTarget) -> redis.Redis:
         username=target.username,
         password=target.password,
         ssl=target.tls,
+        ssl_min_version=ssl.TLSVersion.TLSv1_2 if target.tls else None,
         socket_timeout=target.timeout_seconds,
         socket_connect_timeout=target.timeout_seconds,
         decode_responses=True,
