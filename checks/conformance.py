@@ -106,7 +106,7 @@ class ArmReader:
             version = API_VERSIONS.get(kind)
             if version is None:
                 return ArmRead(error=f"no API version known for {kind}")
-            resource = self._client(subscription_of(resource_id)).resources.get_by_id(resource_id, version)
+            resource = self._client(subscription_of(resource_id)).resources.get_by_id(resource_id, api_version=version)
         except ResourceNotFoundError:
             return ArmRead(missing=True)
         except Exception as error:

@@ -5,36 +5,27 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-import isodate
-
 _HUMAN = re.compile(r"^(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?$")
+_ISO = re.compile(
+    r"^P(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
+)
 
 
 def parse_duration(text: str) -> timedelta:
-    """`15m` / `30s` / `1h` / `PT5M` as a timedelta; a bare number is seconds."""
+    """`15m` / `30s` / `1h` / `PT5M` / `P1D` as a timedelta; a bare number is seconds."""
     value = text.strip()
     if not value:
         raise ValueError("empty duration")
-    if value.upper().startswith("P"):
-        try:
-            parsed = isodate.parse_duration(value.upper())
-        except (isodate.ISO8601Error, ValueError) as error:
-            raise ValueError(f"{text!r} is not an ISO 8601 duration") from error
-        if not isinstance(parsed, timedelta):
-            raise ValueError(f"{text!r}: months and years are not supported")
-        return parsed
     if re.fullmatch(r"\d+(?:\.\d+)?", value):
         return timedelta(seconds=float(value))
-    match = _HUMAN.match(value.lower())
+    pattern = _ISO if value.upper().startswith("P") else _HUMAN
+    match = pattern.match(value.upper() if pattern is _ISO else value.lower())
     if not match or not any(match.groupdict().values()):
         raise ValueError(f"{text!r} is not a duration (examples: 30s, 15m, 1h, PT15M)")
     parts = {k: float(v) for k, v in match.groupdict().items() if v}
-    return timedelta(hours=parts.get("h", 0), minutes=parts.get("m", 0), seconds=parts.get("s", 0))
-
-
-def iso_duration(delta: timedelta) -> str:
-    """PT5M, PT1H, PT30S: the form Azure Monitor and the reports show."""
-    return isodate.duration_isoformat(delta)
+    return timedelta(
+        days=parts.get("d", 0), hours=parts.get("h", 0), minutes=parts.get("m", 0), seconds=parts.get("s", 0)
+    )
 
 
 def human_duration(delta: timedelta) -> str:

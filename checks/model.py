@@ -196,6 +196,7 @@ class TargetResult(_Model):
     statistic: str
     thresholds: Thresholds
     verdict: Verdict
+    value: float | None = None
     source: str | None = None
     summary: str
     evidence: list[Evidence] = Field(default_factory=list)
@@ -219,16 +220,18 @@ def decide(
     for source, rows in attempts:
         if any(row.verdict != "NO_DATA" for row in rows):
             records.append(Attempt(source=source, decided=True, rows=len(rows)))
-            verdict = worst(row.verdict for row in rows)
+            ordered = sorted(rows, key=lambda r: _rank(r, thresholds), reverse=True)
+            deciding = next(r for r in ordered if r.value is not None)
             return TargetResult(
                 id=target_id,
                 component=component,
                 statistic=statistic,
                 thresholds=thresholds,
-                verdict=verdict,
+                verdict=worst(row.verdict for row in rows),
+                value=deciding.value,
                 source=source,
-                summary=_summary(rows, thresholds),
-                evidence=sorted(rows, key=lambda r: -SEVERITY[r.verdict]),
+                summary=_summary(deciding, rows, thresholds),
+                evidence=ordered,
                 attempts=records,
             )
         records.append(Attempt(source=source, decided=False, rows=len(rows), reason=_reasons(rows)))
@@ -272,9 +275,14 @@ def threshold_text(thresholds: Thresholds) -> str:
     )
 
 
-def _summary(rows: list[Evidence], thresholds: Thresholds) -> str:
-    judged = [r for r in rows if r.value is not None]
-    deciding = max(judged, key=lambda r: (SEVERITY[r.verdict], _badness(r, thresholds)))
+def _rank(row: Evidence, thresholds: Thresholds) -> tuple[int, float]:
+    """Worst first: by verdict, then (among measured rows) by how far the value is from good."""
+    if row.value is None:
+        return (SEVERITY[row.verdict], float("-inf"))
+    return (SEVERITY[row.verdict], row.value if thresholds.better == "lower" else -row.value)
+
+
+def _summary(deciding: Evidence, rows: list[Evidence], thresholds: Thresholds) -> str:
     text = f"{format_value(deciding.value, thresholds.unit)} ({deciding.label}) vs {threshold_text(thresholds)}"
     if len(rows) > 1:
         text += f"; worst of {len(rows)} rows"
@@ -282,11 +290,6 @@ def _summary(rows: list[Evidence], thresholds: Thresholds) -> str:
     if missing:
         text += f", {missing} without data"
     return text
-
-
-def _badness(row: Evidence, thresholds: Thresholds) -> float:
-    assert row.value is not None
-    return row.value if thresholds.better == "lower" else -row.value
 
 
 class ConformanceRow(_Model):

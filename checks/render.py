@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from rich.console import Console
 from rich.table import Table
 
@@ -49,6 +49,11 @@ def report_schema() -> dict[str, Any]:
     return schema
 
 
+def write_schema(path: Path = SCHEMA_FILE) -> None:
+    """Regenerate `checks/report.schema.json` from the model (a test keeps the two equal)."""
+    path.write_text(json.dumps(report_schema(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
 def render_json(report: Report) -> str:
     return json.dumps(report.to_json_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
@@ -58,9 +63,6 @@ def _cell(value: Any) -> str:
 
 
 def _value(row: Evidence | TargetResult) -> str:
-    if isinstance(row, TargetResult):
-        deciding = next((e for e in row.evidence if e.value is not None), None)
-        return format_value(deciding.value if deciding else None, row.thresholds.unit)
     return format_value(row.value, row.thresholds.unit)
 
 
@@ -163,6 +165,7 @@ def chart(result: TargetResult, max_series: int = 8) -> dict[str, Any] | None:
         "target_label": format_value(thresholds.target, thresholds.unit),
         "critical_label": format_value(thresholds.critical, thresholds.unit),
         "top_label": format_value(top, thresholds.unit),
+        "show_top_label": min(y(thresholds.target), y(thresholds.critical)) - PAD_TOP > 14,
         "start_label": t0.strftime("%H:%M:%S"),
         "end_label": t1.strftime("%H:%M:%S"),
     }
@@ -178,7 +181,7 @@ def _environment(autoescape: bool) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        autoescape=select_autoescape(["html", "xml"]) if autoescape else False,
+        autoescape=autoescape,
     )
     environment.filters.update(
         cell=_cell,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -85,12 +84,11 @@ async def _probe(url: str, requests: int, rate: float, timeout: float, verify: b
             await client.get(url)  # warm-up: DNS, TCP, TLS; not counted
         loop = asyncio.get_running_loop()
         start = loop.time()
-        wall_start = time.time()
 
         async def one(index: int) -> HttpSample:
             scheduled = start + index / rate
             await asyncio.sleep(max(0.0, scheduled - loop.time()))
-            sent_at = datetime.fromtimestamp(wall_start + index / rate, tz=UTC)
+            sent_at = datetime.now(UTC)  # when it really left, so the schedule can be verified
             try:
                 response = await client.get(url)
                 await response.aread()
@@ -110,4 +108,11 @@ def probe_http(url: str, *, requests: int, rate: float, timeout: float, verify: 
     """Send `requests` GETs to `url` at `rate` per second; see the module docstring."""
     if requests < 1 or rate <= 0 or timeout <= 0:
         raise ValueError("requests, rate and timeout must be positive")
-    return asyncio.run(_probe(url, requests, rate, timeout, verify))
+    # A private loop, never installed as the thread's current one: callers that rely on the
+    # current event loop (Pulumi's runtime does) are left as they were.
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(_probe(url, requests, rate, timeout, verify))
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()

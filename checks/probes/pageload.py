@@ -15,7 +15,6 @@ downloaded one.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -76,11 +75,10 @@ def load_pages(url: str, *, loads: int, timeout_seconds: float, executable: str 
     if not os.path.exists(path):
         raise PageLoadError(f"no Chromium at {path} (install the Debian package chromium, or set FIN_CHECK_CHROMIUM)")
     result = PageLoadResult(url)
-    with tempfile.TemporaryDirectory(prefix="fin-check-chromium-") as profile, sync_playwright() as playwright:
+    # Playwright gives the browser a fresh temporary profile of its own (it refuses --user-data-dir).
+    with sync_playwright() as playwright:
         try:
-            browser = playwright.chromium.launch(
-                executable_path=path, args=[*CHROMIUM_ARGS, f"--user-data-dir={profile}"], timeout=60_000
-            )
+            browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, timeout=60_000)
         except PlaywrightError as error:
             raise PageLoadError(f"Chromium did not start: {str(error).splitlines()[0]}") from None
         try:

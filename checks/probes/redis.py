@@ -19,11 +19,14 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 
 @dataclass(frozen=True)
@@ -70,10 +73,11 @@ def connect(target: RedisTarget) -> redis.Redis:
         username=target.username,
         password=target.password,
         ssl=target.tls,
+        ssl_min_version=ssl.TLSVersion.TLSv1_2 if target.tls else None,
         socket_timeout=target.timeout_seconds,
         socket_connect_timeout=target.timeout_seconds,
         decode_responses=True,
-        retry_on_timeout=False,
+        retry=Retry(NoBackoff(), 0),  # one attempt: a wrong password or a closed port is an answer
     )
 
 
