@@ -56,7 +56,8 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> object:
         raise click.BadParameter(str(error), ctx=ctx, param=param) from None
 
 
-def _formats(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[str]:
+def report_formats(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[str]:
+    """`--format table,json --format html` -> ['table', 'json', 'html'] (each known, once)."""
     formats: list[str] = []
     for value in values or ("table",):
         for item in value.split(","):
@@ -124,7 +125,7 @@ def stack_outputs_from_pulumi(stack: str) -> StackOutputs:
     "--format",
     "formats",
     multiple=True,
-    callback=_formats,
+    callback=report_formats,
     help="table, json, junit, markdown, html; repeat or comma-separate for several (needs --output-dir). "
     "Default: table.",
 )

@@ -193,3 +193,31 @@ def test_table_lists_every_target_and_conformance_problem() -> None:
     for expected in ("api-latency", "cache-hit-rate", "db-query-time", "VolatileLRU", "failed (exit 2)"):
         assert expected in text
     assert set(RENDERERS) == {"table", "json", "junit", "markdown", "html"}
+
+
+def test_markdown_counts_the_samples_of_a_row_whose_value_is_zero() -> None:
+    """A measured 0 (e.g. 0 % errors) is data: its samples count, it is not 'missing'."""
+    zero = measured(
+        source="probe:http",
+        resource="http://127.0.0.1:8080/health",
+        label="backend GET /health",
+        query={"probe": "http", "url": "http://127.0.0.1:8080/health", "requests": 12},
+        window=WINDOW,
+        thresholds=LATENCY,
+        value=0.0,
+        samples=12,
+        no_data_reason="none",
+    )
+    report = Report(
+        project="fin-agent",
+        stack="dev",
+        platform="containerinstances",
+        cache_tier="managed",
+        sources=["probe"],
+        window=WINDOW,
+        generated_at=NOW,
+        policy=Policy(),
+        targets=[decide("api-latency", "API response", "average latency", LATENCY, [("probe", [zero])])],
+    )
+    row = next(line for line in render_markdown(report).splitlines() if "**api-latency**" in line)
+    assert row.split("|")[7].strip() == "12"

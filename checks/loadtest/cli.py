@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from checks.cli import CheckCommand, UsageProblem, stack_outputs_from_pulumi
+from checks.cli import CheckCommand, UsageProblem, report_formats, stack_outputs_from_pulumi
 from checks.endpoints import Endpoints, EndpointsError, read_endpoints
 from checks.loadtest.artillery import GRACE_SECONDS, ArtilleryError, find_artillery, run_artillery
 from checks.loadtest.config import SAMPLE_PAYLOAD, LoadTestError, ensure_strictness, plan_load_test, render_config
@@ -38,18 +38,6 @@ class ArtilleryProblem(click.ClickException):
     """Artillery is missing or failed: exit 5, distinct from every verdict and from a usage error."""
 
     exit_code = EXIT_ARTILLERY
-
-
-def _formats(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[str]:
-    formats: list[str] = []
-    for value in values or ("table",):
-        for item in value.split(","):
-            name = item.strip().lower()
-            if name not in RENDERERS:
-                raise click.BadParameter(f"{name!r} is not one of {sorted(RENDERERS)}", ctx=ctx, param=param)
-            if name not in formats:
-                formats.append(name)
-    return formats
 
 
 @click.command(cls=CheckCommand)
@@ -92,7 +80,7 @@ def _formats(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
     "--format",
     "formats",
     multiple=True,
-    callback=_formats,
+    callback=report_formats,
     help="table, json, junit, markdown, html; repeat or comma-separate for several (needs --output-dir). "
     "Default: table.",
 )
