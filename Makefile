@@ -30,7 +30,7 @@ plan: setup
 test-deps:
 	sh tests/system-deps.sh
 
-test: setup test-deps
+test: test-deps setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
 
@@ -39,4 +39,5 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 
 bench: setup
-	$(VENV)/bin/python tests/benchmarks/plan_speed.py
+	$(VENV)/bin/python tests/benchmarks/plan_speed.py prod
+	$(VENV)/bin/python tests/benchmarks/check_speed.py

@@ -1,12 +1,14 @@
 #!/bin/sh
 # Debian packages the real-server tests need: redis-server, PostgreSQL (with
-# pg_stat_statements from postgresql-contrib) and Chromium. The tests start and stop their
-# own servers on loopback; this only installs the programs. Idempotent.
+# pg_stat_statements from postgresql-contrib), Chromium, and Node.js with npm for Artillery
+# (only when the machine has no node of its own). The tests start and stop their own servers
+# on loopback; this only installs the programs. Idempotent.
 set -eu
 missing=""
 command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
 [ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$missing postgresql postgresql-contrib"
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ]; then
     apt-get update -qq
