@@ -105,6 +105,7 @@ NOT_APPLICABLE: dict[str, dict[str, str]] = {
     "app-https-only": {"app-no-ingress": "the app has no ingress"},
     "zone-redundancy": {"env-region-without-zones": "region northcentralus has no availability zones"},
     "container-size": {"app-profile-named": "workload profile 'dedicated' is sized on the environment"},
+    "appinsights-local-auth-off": {"appi-browser": "the Application Insights JavaScript SDK cannot use Entra ID"},
 }
 
 # Passing fixtures worth naming (besides every baseline): variants a rule must accept.

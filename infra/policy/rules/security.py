@@ -262,6 +262,9 @@ RULES: tuple[Rule, ...] = (
         ),
         check=_app_insights_local_auth,
         types=frozenset({APP_INSIGHTS}),
-        scope="Application Insights component: `disableLocalAuth` true",
+        scope=(
+            "Application Insights component: `disableLocalAuth` true (the browser-telemetry component, tagged "
+            "`fin-agent-telemetry: browser`, is not applicable: the JavaScript SDK cannot use Entra ID)"
+        ),
     ),
 )
