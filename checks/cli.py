@@ -19,6 +19,7 @@ from pathlib import Path
 
 import click
 
+from checks.cli_options import fail_on_option, report_formats_option, targets_option
 from checks.clouds import CLOUDS, cloud_profile
 from checks.durations import parse_duration
 from checks.endpoints import Endpoints, EndpointsError, read_endpoints
@@ -54,19 +55,6 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> object:
         return parse_duration(value)
     except ValueError as error:
         raise click.BadParameter(str(error), ctx=ctx, param=param) from None
-
-
-def report_formats(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[str]:
-    """`--format table,json --format html` -> ['table', 'json', 'html'] (each known, once)."""
-    formats: list[str] = []
-    for value in values or ("table",):
-        for item in value.split(","):
-            name = item.strip().lower()
-            if name not in RENDERERS:
-                raise click.BadParameter(f"{name!r} is not one of {sorted(RENDERERS)}", ctx=ctx, param=param)
-            if name not in formats:
-                formats.append(name)
-    return formats
 
 
 def stack_outputs_from_pulumi(stack: str) -> StackOutputs:
@@ -121,26 +109,13 @@ def stack_outputs_from_pulumi(stack: str) -> StackOutputs:
     "--window", default="15m", show_default=True, callback=_duration, help="Evaluation window (15m, 900s, PT15M)."
 )
 @click.option("--bake", default="0s", show_default=True, callback=_duration, help="Wait this long before measuring.")
-@click.option(
-    "--format",
-    "formats",
-    multiple=True,
-    callback=report_formats,
-    help="table, json, junit, markdown, html; repeat or comma-separate for several (needs --output-dir). "
-    "Default: table.",
-)
+@report_formats_option
 @click.option(
     "--output-dir",
     type=click.Path(file_okay=False, path_type=Path),
     help="Write every format here (check-report.txt/.json/.junit.xml/.md/.html) instead of stdout.",
 )
-@click.option(
-    "--fail-on",
-    type=click.Choice(["critical", "warn"]),
-    default="critical",
-    show_default=True,
-    help="critical: only FAIL fails the gate (exit 2); warn: WARN fails it too (exit 1).",
-)
+@fail_on_option
 @click.option(
     "--no-data",
     "no_data",
@@ -163,12 +138,7 @@ def stack_outputs_from_pulumi(stack: str) -> StackOutputs:
     "--timeout", type=click.FloatRange(min=1, max=300), default=30, show_default=True, help="Seconds per Azure request."
 )
 @click.option("--retries", type=click.IntRange(min=0, max=10), default=3, show_default=True, help="Retries on 429/5xx.")
-@click.option(
-    "--targets",
-    "targets_file",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Target table (default: checks/targets.yaml).",
-)
+@targets_option
 def check(
     stack: str,
     outputs_file: Path | None,

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+from pulumi.runtime import rpc
 
 from infra.paths import STACKS_DIR
 from infra.plan.runner import PlanResult, plan_stack
@@ -52,6 +53,16 @@ def raw_config(stack: str = "dev", overrides: dict[str, Any] | None = None) -> R
         container = mapping.setdefault(key, {})
         _apply(container, rest, value)
     return raw_config_from_mapping(mapping)
+
+
+def opened(value: Any) -> Any:
+    """Planned inputs with the engine's secret wrappers removed, to assert non-secret fields."""
+    value = rpc.unwrap_rpc_secret(value)
+    if isinstance(value, dict):
+        return {k: opened(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [opened(v) for v in value]
+    return value
 
 
 _UNCHANGED_PLANS: dict[str, PlanResult] = {}

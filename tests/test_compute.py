@@ -11,7 +11,7 @@ from checks.outputs import ServiceOut
 from infra.components.identities import ROLE_ACR_PULL
 from infra.plan.runner import PlannedResource, PlanResult
 from infra.settings.loader import load_settings
-from tests.conftest import plan, raw_config
+from tests.conftest import opened, plan, raw_config
 
 APP = "azure-native:app:ContainerApp"
 ENVIRONMENT = "azure-native:app:ManagedEnvironment"
@@ -42,16 +42,6 @@ def plan_with_secret_values(stack: str) -> PlanResult:
         secret_keys.add(f"fin-agent:{key}")
     loaded = load_settings(RawConfig(values, frozenset(secret_keys)), stack)
     return run_program(loaded, load_targets())
-
-
-def opened(value: Any) -> Any:
-    """Inputs with the engine's secret wrappers removed (for asserting non-secret fields)."""
-    value = rpc.unwrap_rpc_secret(value)
-    if isinstance(value, dict):
-        return {k: opened(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [opened(v) for v in value]
-    return value
 
 
 def app_named(result: PlanResult, service: str) -> PlannedResource:

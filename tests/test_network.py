@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from pulumi.runtime import rpc
 
 from infra.components.identities import ROLE_KEY_VAULT_SECRETS_USER
 from infra.plan.runner import PlanResult
 from infra.settings import SettingsError, load_settings
-from tests.conftest import DELETE, plan, raw_config
+from tests.conftest import DELETE, opened, plan, raw_config
 
 VNET = "azure-native:network:VirtualNetwork"
 PEP = "azure-native:network:PrivateEndpoint"
@@ -26,15 +24,6 @@ IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
 CLUSTER = "azure-native:redisenterprise:RedisEnterprise"
 GROUP = "azure-native:containerinstance:ContainerGroup"
 NETWORK = {"addressSpace": "10.50.0.0/16", "appsSubnet": "10.50.0.0/23", "privateEndpointsSubnet": "10.50.2.0/28"}
-
-
-def opened(value: Any) -> Any:
-    value = rpc.unwrap_rpc_secret(value)
-    if isinstance(value, dict):
-        return {k: opened(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [opened(v) for v in value]
-    return value
 
 
 @pytest.fixture(scope="module")

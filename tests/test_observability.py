@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -12,7 +11,7 @@ from pulumi.runtime import rpc
 from checks.targets import TARGETS_FILE, TargetsError, parse_targets
 from infra.plan.render import plan_document
 from infra.plan.runner import PlannedResource, PlanResult
-from tests.conftest import plan
+from tests.conftest import opened, plan
 
 METRIC_ALERT = "azure-native:monitor:MetricAlert"
 LOG_ALERT = "azure-native:monitor:ScheduledQueryRule"
@@ -24,15 +23,6 @@ ACA = "Microsoft.App/containerApps"
 ACI = "Microsoft.ContainerInstance/containerGroups"
 APPI = "microsoft.insights/components"
 GE = "GreaterThanOrEqual"
-
-
-def opened(value: Any) -> Any:
-    value = rpc.unwrap_rpc_secret(value)
-    if isinstance(value, dict):
-        return {k: opened(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [opened(v) for v in value]
-    return value
 
 
 def scope_name(resource_id: str) -> str:

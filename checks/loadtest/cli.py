@@ -18,7 +18,8 @@ from pathlib import Path
 
 import click
 
-from checks.cli import CheckCommand, UsageProblem, report_formats, stack_outputs_from_pulumi
+from checks.cli import CheckCommand, UsageProblem, stack_outputs_from_pulumi
+from checks.cli_options import fail_on_option, report_formats_option, targets_option
 from checks.endpoints import Endpoints, EndpointsError, read_endpoints
 from checks.loadtest.artillery import GRACE_SECONDS, ArtilleryError, find_artillery, run_artillery
 from checks.loadtest.config import SAMPLE_PAYLOAD, LoadTestError, ensure_strictness, plan_load_test, render_config
@@ -76,32 +77,14 @@ class ArtilleryProblem(click.ClickException):
     type=click.Path(dir_okay=False, path_type=Path),
     help="Artillery executable (default: node_modules/.bin/artillery, installed by `make setup`).",
 )
-@click.option(
-    "--format",
-    "formats",
-    multiple=True,
-    callback=report_formats,
-    help="table, json, junit, markdown, html; repeat or comma-separate for several (needs --output-dir). "
-    "Default: table.",
-)
+@report_formats_option
 @click.option(
     "--output-dir",
     type=click.Path(file_okay=False, path_type=Path),
     help="Write the reports (loadtest-report.*), the config and Artillery's JSON report here instead of stdout.",
 )
-@click.option(
-    "--fail-on",
-    type=click.Choice(["critical", "warn"]),
-    default="critical",
-    show_default=True,
-    help="critical: only FAIL fails the gate (exit 2); warn: WARN fails it too (exit 1).",
-)
-@click.option(
-    "--targets",
-    "targets_file",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Target table (default: checks/targets.yaml).",
-)
+@fail_on_option
+@targets_option
 def loadtest(
     stack: str,
     outputs_file: Path | None,

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import click
 
+from checks.cli_options import targets_option
 from checks.targets import TargetsError
+from infra.cli_options import output_file_option, stacks_dir_option
 from infra.plan.render import RENDERERS, plan_document
 from infra.plan.runner import plan_stack
 from infra.plan.stackfile import StackFileError
@@ -34,18 +36,9 @@ EXIT_POLICY = 3
     show_default=True,
     help="table for people, json for CI diffs (stable, documented), markdown for job summaries.",
 )
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout.")
-@click.option(
-    "--stacks-dir",
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Folder of Pulumi.<stack>.yaml files (default: the repository's stacks/).",
-)
-@click.option(
-    "--targets",
-    "targets_file",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Target table to derive alerts from (default: checks/targets.yaml).",
-)
+@output_file_option
+@stacks_dir_option
+@targets_option
 def plan(
     stack: str, output_format: str, output: Path | None, stacks_dir: Path | None, targets_file: Path | None
 ) -> None:

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import click
 
+from checks.cli_options import targets_option
 from checks.targets import TargetsError
+from infra.cli_options import output_file_option, stacks_dir_option
 from infra.plan.runner import plan_stack
 from infra.plan.stackfile import StackFileError
 from infra.policy.crossguard import write_pack_config
@@ -46,18 +48,9 @@ RENDERERS = {"table": render_policy_table, "json": _render_json, "markdown": ren
     show_default=True,
     help="table for people, json for CI, markdown for job summaries.",
 )
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout.")
-@click.option(
-    "--stacks-dir",
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Folder of Pulumi.<stack>.yaml files (default: the repository's stacks/).",
-)
-@click.option(
-    "--targets",
-    "targets_file",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Target table (default: checks/targets.yaml).",
-)
+@output_file_option
+@stacks_dir_option
+@targets_option
 @click.option(
     "--pack-config",
     type=click.Path(dir_okay=False, path_type=Path),

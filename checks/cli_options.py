@@ -1,0 +1,52 @@
+"""Command-line options shared by the commands that read the target table or write reports.
+
+`fin-infra check` and `fin-infra loadtest` write the same reports and gate the same way;
+`plan`, `policy`, `check` and `loadtest` all accept another target table. Declaring each
+option once keeps their spelling, defaults and help identical across commands.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from checks.render import RENDERERS
+
+
+def report_formats(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[str]:
+    """`--format table,json --format html` -> ['table', 'json', 'html'] (each known, once)."""
+    formats: list[str] = []
+    for value in values or ("table",):
+        for item in value.split(","):
+            name = item.strip().lower()
+            if name not in RENDERERS:
+                raise click.BadParameter(f"{name!r} is not one of {sorted(RENDERERS)}", ctx=ctx, param=param)
+            if name not in formats:
+                formats.append(name)
+    return formats
+
+
+targets_option = click.option(
+    "--targets",
+    "targets_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Target table (default: checks/targets.yaml).",
+)
+
+report_formats_option = click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    callback=report_formats,
+    help="table, json, junit, markdown, html; repeat or comma-separate for several (needs --output-dir). "
+    "Default: table.",
+)
+
+fail_on_option = click.option(
+    "--fail-on",
+    type=click.Choice(["critical", "warn"]),
+    default="critical",
+    show_default=True,
+    help="critical: only FAIL fails the gate (exit 2); warn: WARN fails it too (exit 1).",
+)
