@@ -155,6 +155,11 @@ def _close(a: float | None, b: float | None) -> bool:
     return a is not None and b is not None and abs(a - b) < 1e-9
 
 
+def _whole(value: object) -> object:
+    """A count as JSON may carry it (3 or 3.0) shown one way, so equal counts compare equal."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def container_app_rows(name: str, service: ServiceOut, resource_id: str, read: ArmRead) -> list[ConformanceRow]:
     resource = resource_id
     size_check = f"{name}: container {service.container_name} CPU / memory"
@@ -198,7 +203,7 @@ def container_app_rows(name: str, service: ServiceOut, resource_id: str, read: A
     cpu_rule = next((r for r in rules if (r.get("custom") or {}).get("type") == "cpu"), None)
     http_rule = next((r for r in rules if r.get("http")), None)
     live_values = {
-        f"{name}: replica bounds": f"{live_scale.get('minReplicas')}-{live_scale.get('maxReplicas')}",
+        f"{name}: replica bounds": f"{_whole(live_scale.get('minReplicas'))}-{_whole(live_scale.get('maxReplicas'))}",
         f"{name}: CPU scale rule": (
             "none"
             if cpu_rule is None
@@ -210,7 +215,9 @@ def container_app_rows(name: str, service: ServiceOut, resource_id: str, read: A
             if http_rule is None
             else f"{(http_rule['http'].get('metadata') or {}).get('concurrentRequests')} concurrent requests"
         ),
-        f"{name}: cooldown / polling": f"{live_scale.get('cooldownPeriod')} s / {live_scale.get('pollingInterval')} s",
+        f"{name}: cooldown / polling": (
+            f"{_whole(live_scale.get('cooldownPeriod'))} s / {_whole(live_scale.get('pollingInterval'))} s"
+        ),
     }
     for check, declared in scale_checks:
         live = live_values[check]
