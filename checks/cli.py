@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from checks.cli_options import fail_on_option, report_formats_option, targets_option
+from checks.cli_options import fail_on_option, outputs_file_option, report_formats_option, targets_option
 from checks.clouds import CLOUDS, cloud_profile
 from checks.durations import parse_duration
 from checks.endpoints import Endpoints, EndpointsError, read_endpoints
@@ -86,12 +86,7 @@ def stack_outputs_from_pulumi(stack: str) -> StackOutputs:
 
 @click.command(cls=CheckCommand)
 @click.argument("stack")
-@click.option(
-    "--outputs",
-    "outputs_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Stack outputs JSON a CI job saved (default: run `pulumi stack output --json --show-secrets`).",
-)
+@outputs_file_option
 @click.option(
     "--endpoints",
     "endpoints_file",

@@ -27,6 +27,13 @@ def report_formats(ctx: click.Context, param: click.Parameter, values: tuple[str
     return formats
 
 
+outputs_file_option = click.option(
+    "--outputs",
+    "outputs_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Stack outputs JSON a CI job saved (default: run `pulumi stack output --json --show-secrets`).",
+)
+
 targets_option = click.option(
     "--targets",
     "targets_file",

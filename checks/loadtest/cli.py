@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 
 from checks.cli import CheckCommand, UsageProblem, stack_outputs_from_pulumi
-from checks.cli_options import fail_on_option, report_formats_option, targets_option
+from checks.cli_options import fail_on_option, outputs_file_option, report_formats_option, targets_option
 from checks.endpoints import Endpoints, EndpointsError, read_endpoints
 from checks.loadtest.artillery import GRACE_SECONDS, ArtilleryError, find_artillery, run_artillery
 from checks.loadtest.config import SAMPLE_PAYLOAD, LoadTestError, ensure_strictness, plan_load_test, render_config
@@ -43,12 +43,7 @@ class ArtilleryProblem(click.ClickException):
 
 @click.command(cls=CheckCommand)
 @click.argument("stack")
-@click.option(
-    "--outputs",
-    "outputs_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Stack outputs JSON a CI job saved (default: run `pulumi stack output --json --show-secrets`).",
-)
+@outputs_file_option
 @click.option(
     "--endpoints",
     "endpoints_file",
