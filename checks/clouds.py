@@ -15,11 +15,7 @@ analogy): override it in the endpoints file (`redis.entraScope`) if your cloud d
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict
-
-CloudName = Literal["public", "usgov", "china"]
 
 
 class CloudProfile(BaseModel):

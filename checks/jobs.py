@@ -19,8 +19,6 @@ from checks.targets import LogsMeasure, MetricsMeasure, ProbeMeasure, Target, Ta
 
 Measure = MetricsMeasure | LogsMeasure | ProbeMeasure
 
-# Source kinds in their fallback order (`--source auto` tries them in this order per target).
-SOURCE_ORDER = ("metrics", "logs", "probe")
 SOURCE_LABELS = {"metrics": "azure-metrics", "logs": "azure-logs", "probe": "probe"}
 
 

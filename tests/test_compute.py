@@ -155,8 +155,9 @@ def test_each_app_runs_as_its_own_user_assigned_identity() -> None:
     for service in ("backend", "web"):
         identity = app_named(result, service).inputs["identity"]
         assert identity == {"type": "UserAssigned", "userAssignedIdentities": [identities[f"identities-{service}"]]}
+        # the identity's client id, so DefaultAzureCredential in the app picks this identity
         client_id = env_of(container(app_named(result, service)))["AZURE_CLIENT_ID"]["value"]
-        assert client_id  # the identity's client id, for DefaultAzureCredential in the app
+        assert client_id == result.one(IDENTITY, f"identities-{service}").state["clientId"]
 
 
 def test_secrets_reach_containers_as_secret_refs_never_as_plain_values() -> None:

@@ -60,7 +60,6 @@ class ArtilleryRun:
     report_path: Path
     version: str | None = None
     ensure: list[EnsureCheck] = field(default_factory=list)
-    output_tail: list[str] = field(default_factory=list)
 
     @property
     def ensure_failed(self) -> list[EnsureCheck]:
@@ -196,5 +195,4 @@ def run_artillery(
         report_path=report_path,
         version=installed_version(executable),
         ensure=parse_ensure(lines, ensure_strictness),
-        output_tail=tail,
     )

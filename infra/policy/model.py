@@ -30,7 +30,6 @@ from pulumi.runtime import rpc
 from checks.targets import TargetTable
 
 Pillar = Literal["security", "reliability", "performance", "operations"]
-PILLARS: tuple[Pillar, ...] = ("security", "reliability", "performance", "operations")
 
 # The engine's placeholders for values not known until the resource exists (pulumi-policy's
 # proxy module lists the same strings).

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
-from infra.naming import InvalidNameError, Naming, stable_token
+from infra.naming import NAME_RULES, InvalidNameError, Naming, stable_token
 from infra.settings import rules
 from infra.settings.defaults import with_defaults
 from infra.settings.model import StackSettings, settings_keys
@@ -46,9 +46,6 @@ class LoadedSettings:
     notices: list[str] = field(default_factory=list)
     # secret keys the stack references but does not hold (offline plans only)
     missing_secrets: list[str] = field(default_factory=list)
-
-    def secret(self, key: str) -> str:
-        return self.secrets[key].get_secret_value()
 
 
 def _decode(raw: str) -> Any:
@@ -253,8 +250,6 @@ def _rules_on_valid_sections(merged: dict[str, Any], error: ValidationError) -> 
 
 
 def _check_names(naming: Naming) -> list[Problem]:
-    from infra.naming import NAME_RULES
-
     problems = []
     longest_qualifier = {"container_app": "backend", "managed_identity": "backend", "container_group": "01"}
     for kind in NAME_RULES:
