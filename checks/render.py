@@ -1,7 +1,7 @@
 """Reports of a run in five formats, from the model only (`checks.model.Report`).
 
 - `table`: a terminal table (rich) for people;
-- `json`: the report document (schema: `checks/report.schema.json`, described in the README);
+- `json`: the report document (schema: `checks/report.schema.json`, described in docs/checks.md);
 - `junit`: JUnit XML, a test case per target and per conformance row, failing as the exit
   code does (so a CI test view and the gate agree);
 - `markdown`: a CI job summary (GitHub `$GITHUB_STEP_SUMMARY`, GitLab, Azure Pipelines);

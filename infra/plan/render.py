@@ -1,6 +1,6 @@
 """Render a plan as a stable JSON document, a terminal table, or Markdown for a CI summary.
 
-The JSON form is a contract (documented in the README, "Plan JSON"): keys sorted, resources
+The JSON form is a contract (documented in docs/plan-and-policy.md, "Plan JSON"): keys sorted, resources
 ordered by URN, secrets replaced by "[secret]", no timestamps, so CI can diff the plan of a
 pull request against main's.
 """

@@ -3,7 +3,7 @@
 `judge` interprets one rule on one resource (pass, violations, not applicable, undecided) and is
 shared with the real pack (`infra.policy.pack`), so a rule means the same in `fin-infra plan`
 and in `pulumi preview`. `evaluate_plan` runs every rule over a mock-engine plan;
-`policy_section` is the plan document's `policy` section (documented in the README).
+`policy_section` is the plan document's `policy` section (documented in docs/plan-and-policy.md).
 """
 
 from __future__ import annotations

@@ -133,7 +133,7 @@ class ComputeSettings(SettingsModel):
 
 
 class AutoscaleSettings(SettingsModel):
-    """The guide's autoscale rule. Honoured on Container Apps (KEDA); see README for the mapping."""
+    """The guide's autoscale rule. Honoured on Container Apps (KEDA); see docs/configuration.md for the mapping."""
 
     min_replicas: Annotated[int, Field(ge=0, le=1000)]
     max_replicas: Annotated[int, Field(ge=1, le=1000)]

@@ -1,7 +1,7 @@
 """Every rule of the fin-agent policy pack, one module per pillar.
 
 Rule ids are stable (they are the policy names in `pulumi preview` output and in
-`--policy-pack-config` files); the README's rules table is checked against `RULES` by a test.
+`--policy-pack-config` files); the rules table in docs/plan-and-policy.md is checked against `RULES` by a test.
 """
 
 from __future__ import annotations

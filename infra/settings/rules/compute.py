@@ -248,7 +248,7 @@ def notices(settings: StackSettings) -> list[str]:
     if scale.scale_out_step is not None:
         found.append(
             f"autoscale.scaleOutStep={scale.scale_out_step} has no Container Apps setting and is not sent: "
-            "KEDA sets the replica count to what the CPU utilization asks for (see README, autoscale mapping)"
+            "KEDA sets the replica count to what the CPU utilization asks for (docs/configuration.md, autoscale)"
         )
     if scale.cpu_window_minutes is not None:
         found.append(
