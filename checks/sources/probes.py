@@ -63,14 +63,25 @@ class _Counter:
     close: Callable[[], None]
     samples: list[Any] = field(default_factory=list)
     error: str | None = None
+    gaps: list[str] = field(default_factory=list)
 
     def take(self) -> None:
+        """One sample. A failure before the first sample ends the probe (its row is NO_DATA); a
+        later one (a server restarting) is a gap, tried again at once on a fresh connection and
+        then at the next sample; the row says how many samples were missed."""
         if self.error:
             return
-        try:
-            self.samples.append(self.sample())
-        except Exception as error:  # a probe that stops answering mid-window: its rows become NO_DATA
-            self.error = f"sampling failed: {type(error).__name__}: {str(error).splitlines()[0][:200]}"
+        for attempt in range(2):
+            try:
+                self.samples.append(self.sample())
+                return
+            except Exception as error:
+                reason = f"sampling failed: {type(error).__name__}: {(str(error).splitlines() or [''])[0][:200]}"
+                if not self.samples:
+                    self.error = reason
+                    return
+                if attempt == 1:
+                    self.gaps.append(reason)
 
 
 class ProbeSource:
@@ -494,6 +505,7 @@ class ProbeSource:
             return None, str(error)
         try:
             schema = pg_probe.statements_schema(connection)
+            pg_probe.require_all_statements(connection)
         except (pg_probe.PostgresProbeError, Exception) as error:
             connection.close()
             return None, str(error).splitlines()[0]
@@ -519,10 +531,14 @@ class ProbeSource:
         )
         if counter.error or len(counter.samples) < 2:
             reason = counter.error or "fewer than two samples: no window to measure"
+            if counter.gaps:
+                reason = f"{reason}; {len(counter.gaps)} sample(s) failed: {counter.gaps[-1]}"
             return self._no_data(counter.job, counter.resource, window.start, reason)
         interval = self.endpoints.probes.counter_sample_seconds
+        gaps = f"{len(counter.gaps)} sample(s) failed ({counter.gaps[-1]})" if counter.gaps else None
         if measure.probe == "redis":
             rate = redis_probe.hit_rate(counter.samples)
+            note = "; ".join(part for part in (rate.note(), gaps) if part) or None
             return measured(
                 source="probe:redis",
                 resource=counter.resource,
@@ -538,8 +554,14 @@ class ProbeSource:
                 value=rate.percent,
                 samples=rate.lookups,
                 no_data_reason="no cache lookups in the window (keyspace hits and misses unchanged)",
-                raw={"hits": rate.hits, "misses": rate.misses, "counterSamples": len(counter.samples)},
+                raw={
+                    "hits": rate.hits,
+                    "misses": rate.misses,
+                    "counterSamples": len(counter.samples),
+                    "resets": len(rate.resets),
+                },
                 series=[Point(time=t, value=v) for t, v in rate.series],
+                note=note,
             )
         timing = pg_probe.query_time(counter.samples)
         return measured(
@@ -559,6 +581,7 @@ class ProbeSource:
             no_data_reason="no statements executed in the window",
             raw={"calls": timing.calls, "totalExecTimeMs": timing.total_ms, "counterSamples": len(counter.samples)},
             series=[Point(time=t, value=v) for t, v in timing.series],
+            note=gaps,
         )
 
 
