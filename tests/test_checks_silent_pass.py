@@ -19,7 +19,7 @@ import pytest
 from checks.clouds import cloud_profile
 from checks.endpoints import Endpoints, parse_endpoints
 from checks.jobs import jobs_for
-from checks.model import Policy, Window
+from checks.model import Policy, Window, decide
 from checks.outputs import StackOutputs, read_outputs_file
 from checks.render import RENDERERS
 from checks.runner import CheckOptions, run_check
@@ -375,12 +375,17 @@ def test_more_than_ten_replicas_are_all_judged_whatever_their_order(fake: FakeAz
 
 def test_a_full_page_that_stays_full_is_partial_never_pass(fake: FakeAzure) -> None:
     stack = outputs("staging")
-    backend = stack.services["backend"].resource_ids[0]
-    fake.max_top = 10  # a service that never returns more than 10 series, whatever `top` says
-    fake.metric(backend, "CpuPercentage", "Percent", *_replicas(11))
-    fake.metric(stack.services["web"].resource_ids[0], "CpuPercentage", "Percent", Series({"podName": "w"}, [10.0]))
-    cpu = result(azure_run(fake, stack, "container-cpu"), "container-cpu")
-    assert cpu.verdict == "NO_DATA" and "partial" in cpu.summary
+    backend, web = stack.services["backend"].resource_ids[0], stack.services["web"].resource_ids[0]
+    fake.metric(backend, "CpuPercentage", "Percent", *_replicas(11))  # 12 pods, the hot one last
+    fake.metric(web, "CpuPercentage", "Percent", Series({"podName": "w"}, [10.0]))
+    jobs = [j for js in jobs_for(load_targets(), stack, ["container-cpu"]).values() for j in js]
+    jobs = [j for j in jobs if j.measure.source == "metrics"]
+    # Pages of 5, then 10 series: both come back full, so the answer is known to be partial.
+    rows = MetricsSource(access_for(fake), stack, WINDOW, series_per_resource=(5, 10)).collect(jobs)
+    [job] = jobs
+    cpu = decide("container-cpu", "containers", "cpu", job.thresholds, [("azure-metrics", rows[job.key])])
+    assert [c.query["top"] for c in fake.calls("metrics")] == [["5"], ["10"]]
+    assert cpu.verdict == "NO_DATA" and "partial data" in cpu.summary and cpu.value is None
 
 
 # -- 7. a missing container is missing ------------------------------------------------------------
