@@ -80,7 +80,7 @@ def round_to_unit(value: float, unit: str) -> float:
     if unit == "percent":
         return round(value, 1)
     if unit == "ms":
-        return round(value) if abs(value) >= 99.95 else round(value, 1)
+        return float(round(value)) if abs(value) >= 99.95 else round(value, 1)
     return value
 
 
