@@ -329,6 +329,24 @@ def test_a_restart_inside_the_window_is_detected_and_the_segments_combined() -> 
     assert "restart" in row.reason
 
 
+@pytest.mark.servers
+def test_a_cache_that_stops_answering_before_the_window_ends_is_no_data() -> None:
+    with restartable_redis() as server:
+        client = server.client()
+        client.set("present", "1")
+
+        def traffic() -> None:
+            for _ in range(50):
+                client.get("present")
+            time.sleep(0.5)
+            assert server.process is not None
+            server.process.terminate()  # gone for the rest of the window
+            server.process.wait(timeout=10)
+
+        row = _hit_rate_row(server.port, server.password, 1.5, 0.3, traffic)
+    assert row.verdict == "NO_DATA" and "end of the window could not be sampled" in row.reason
+
+
 # -- Azure stand-in -------------------------------------------------------------------------------
 
 

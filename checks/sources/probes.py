@@ -64,18 +64,22 @@ class _Counter:
     samples: list[Any] = field(default_factory=list)
     error: str | None = None
     gaps: list[str] = field(default_factory=list)
+    last_failed: bool = False
 
     def take(self) -> None:
         """One sample. A failure before the first sample ends the probe (its row is NO_DATA); a
         later one (a server restarting) is a gap, tried again at once on a fresh connection and
-        then at the next sample; the row says how many samples were missed."""
+        then at the next sample: counters read after a gap still cover it. The row says how many
+        samples were missed, and is NO_DATA if the last one (the window's end) failed."""
         if self.error:
             return
         for attempt in range(2):
             try:
                 self.samples.append(self.sample())
+                self.last_failed = False
                 return
             except Exception as error:
+                self.last_failed = True
                 reason = f"sampling failed: {type(error).__name__}: {(str(error).splitlines() or [''])[0][:200]}"
                 if not self.samples:
                     self.error = reason
@@ -529,8 +533,10 @@ class ProbeSource:
             start=counter.samples[0].time if counter.samples else datetime.now(UTC),
             end=counter.samples[-1].time if counter.samples else datetime.now(UTC),
         )
-        if counter.error or len(counter.samples) < 2:
+        if counter.error or len(counter.samples) < 2 or counter.last_failed:
             reason = counter.error or "fewer than two samples: no window to measure"
+            if counter.last_failed and not counter.error:
+                reason = "the end of the window could not be sampled: the rest of the window is unknown"
             if counter.gaps:
                 reason = f"{reason}; {len(counter.gaps)} sample(s) failed: {counter.gaps[-1]}"
             return self._no_data(counter.job, counter.resource, window.start, reason)
