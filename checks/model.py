@@ -12,6 +12,12 @@ Verdicts:
 - `NO_DATA`: nothing to judge (no sample, empty series, a source error); `reason` says why.
   A row without data is never a PASS: the model refuses to build one.
 
+Numbers are judged as printed: a value is rounded once to its unit's precision
+(`round_to_unit`: 0.1 % for percentages; 0.1 ms below 100 ms, 1 ms from there) and that
+rounded value is compared, so exactly 95.0 % fails a critical of 95 % and is shown as 95.0 %.
+A value marked `lowerBound` (some samples timed out and count as the timeout) can prove a
+WARN or a FAIL, never a PASS: a lower bound on the better side of the target is a WARN.
+
 Across the rows of one target the worst decides, in this order: FAIL, NO_DATA, WARN, PASS
 (a replica without data is less reassuring than a warning on another one).
 """
@@ -69,6 +75,15 @@ class Thresholds(_Model):
     critical: float
 
 
+def round_to_unit(value: float, unit: str) -> float:
+    """`value` at the precision it is printed with (see `format_value`), the one it is judged at."""
+    if unit == "percent":
+        return round(value, 1)
+    if unit == "ms":
+        return float(round(value)) if abs(value) >= 99.95 else round(value, 1)
+    return value
+
+
 def judge(value: float, thresholds: Thresholds) -> Verdict:
     """PASS better than target, WARN between target and critical, FAIL at or beyond critical.
 
@@ -110,6 +125,7 @@ class Evidence(_Model):
     thresholds: Thresholds
     verdict: Verdict
     reason: str | None = None
+    lower_bound: bool = False
     stats: dict[str, float] = Field(default_factory=dict)
     raw: dict[str, Any] = Field(default_factory=dict)
     series: list[Point] = Field(default_factory=list)
@@ -139,19 +155,29 @@ def measured(
     raw: dict[str, Any] | None = None,
     series: list[Point] | None = None,
     note: str | None = None,
+    lower_bound: bool = False,
 ) -> Evidence:
-    """A row judged from `value`, or NO_DATA with `no_data_reason` when there is nothing to judge."""
+    """A row judged from `value`, or NO_DATA with `no_data_reason` when there is nothing to judge.
+
+    The value is rounded once to its unit's precision and judged as rounded; a `lower_bound`
+    value that would PASS is a WARN (the true value may be anywhere above it).
+    """
     has_data = value is not None and math.isfinite(value) and samples > 0
+    shown = round_to_unit(value, thresholds.unit) if has_data else None  # type: ignore[arg-type]
+    verdict: Verdict = judge(shown, thresholds) if shown is not None else "NO_DATA"
+    if lower_bound and verdict == "PASS":
+        verdict = "WARN"
     return Evidence(
         source=source,
         resource=resource,
         label=label,
         query=query,
         window=window,
-        value=value if has_data else None,
+        value=shown,
         samples=samples if has_data else 0,
         thresholds=thresholds,
-        verdict=judge(value, thresholds) if has_data else "NO_DATA",  # type: ignore[arg-type]
+        verdict=verdict,
+        lower_bound=lower_bound and has_data,
         reason=note if has_data else (f"{no_data_reason}; {note}" if note else no_data_reason),
         stats=stats or {},
         raw=raw or {},
@@ -197,6 +223,7 @@ class TargetResult(_Model):
     thresholds: Thresholds
     verdict: Verdict
     value: float | None = None
+    lower_bound: bool = False
     source: str | None = None
     summary: str
     evidence: list[Evidence] = Field(default_factory=list)
@@ -214,7 +241,9 @@ def decide(
 
     The first source with at least one measured row decides (its rows, worst first, give the
     verdict); rows of sources tried before it stay in `attempts` with their reasons. When no
-    source measured anything, every row is kept and the verdict is NO_DATA.
+    source measured anything, every row is kept and the verdict is NO_DATA. A target whose
+    verdict is NO_DATA (a row without data outranks a WARN) shows no value: the number of a
+    measured row is not the target's value.
     """
     records: list[Attempt] = []
     for source, rows in attempts:
@@ -222,15 +251,17 @@ def decide(
             records.append(Attempt(source=source, decided=True, rows=len(rows)))
             ordered = sorted(rows, key=lambda r: _rank(r, thresholds), reverse=True)
             deciding = next(r for r in ordered if r.value is not None)
+            verdict = worst(row.verdict for row in rows)
             return TargetResult(
                 id=target_id,
                 component=component,
                 statistic=statistic,
                 thresholds=thresholds,
-                verdict=worst(row.verdict for row in rows),
-                value=deciding.value,
+                verdict=verdict,
+                value=None if verdict == "NO_DATA" else deciding.value,
+                lower_bound=deciding.lower_bound and verdict != "NO_DATA",
                 source=source,
-                summary=_summary(deciding, rows, thresholds),
+                summary=_summary(deciding, rows, thresholds, verdict),
                 evidence=ordered,
                 attempts=records,
             )
@@ -257,9 +288,11 @@ def _reasons(rows: list[Evidence]) -> str:
     return "; ".join(unique[:3]) + (f" (and {len(unique) - 3} more)" if len(unique) > 3 else "")
 
 
-def format_value(value: float | None, unit: str) -> str:
+def format_value(value: float | None, unit: str, lower_bound: bool = False) -> str:
     if value is None:
         return "no data"
+    if lower_bound:
+        return "≥ " + format_value(value, unit)
     if unit == "percent":
         return f"{value:.1f} %"
     if unit == "ms":
@@ -282,8 +315,17 @@ def _rank(row: Evidence, thresholds: Thresholds) -> tuple[int, float]:
     return (SEVERITY[row.verdict], row.value if thresholds.better == "lower" else -row.value)
 
 
-def _summary(deciding: Evidence, rows: list[Evidence], thresholds: Thresholds) -> str:
-    text = f"{format_value(deciding.value, thresholds.unit)} ({deciding.label}) vs {threshold_text(thresholds)}"
+def _summary(deciding: Evidence, rows: list[Evidence], thresholds: Thresholds, verdict: str = "") -> str:
+    measured_text = format_value(deciding.value, thresholds.unit, deciding.lower_bound)
+    text = f"{measured_text} ({deciding.label}) vs {threshold_text(thresholds)}"
+    if deciding.lower_bound:
+        text += f"; a lower bound: {deciding.reason}"
+    elif deciding.reason and deciding.source.startswith("probe:") and deciding.raw.get("failed"):
+        text += f"; {deciding.reason}"
+    if verdict == "NO_DATA":
+        missing_rows = [r for r in rows if r.verdict == "NO_DATA"]
+        reasons = _reasons(missing_rows)
+        return f"no data for {len(missing_rows)} of {len(rows)} rows ({reasons}); worst measured row: {text}"
     if len(rows) > 1:
         text += f"; worst of {len(rows)} rows"
     missing = sum(1 for r in rows if r.verdict == "NO_DATA")

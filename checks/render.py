@@ -63,7 +63,7 @@ def _cell(value: Any) -> str:
 
 
 def _value(row: Evidence | TargetResult) -> str:
-    return format_value(row.value, row.thresholds.unit)
+    return format_value(row.value, row.thresholds.unit, row.lower_bound)
 
 
 def _bound(thresholds: Any, which: str) -> str:

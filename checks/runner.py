@@ -29,7 +29,7 @@ from checks.conformance import ArmReader, conformance_rows
 from checks.durations import human_duration
 from checks.endpoints import Endpoints
 from checks.jobs import SOURCE_LABELS, Job, jobs_for, thresholds_of
-from checks.model import ConformanceRow, Evidence, Policy, Report, TargetResult, Window, decide
+from checks.model import ConformanceRow, Evidence, Policy, Report, TargetResult, Thresholds, Window, decide
 from checks.outputs import StackOutputs
 from checks.sources.azure import AzureAccess
 from checks.sources.logs import LogsSource
@@ -124,15 +124,25 @@ def run_check(
             calls.append({"source": "arm", "reads": arm_reader.calls})
 
     probe_window: Window | None = None
+    error_results: dict[str, TargetResult] = {}
     if "probe" in kinds:
         todo = _pending_jobs(jobs, selected, pending, "probe")
         arm_policy = next((row for row in conformance if row.check == "cache eviction policy"), None)
         want_policy = options.conformance and (arm_policy is None or arm_policy.verdict == "NO_DATA")
         if todo or want_policy:
             say(f"probes: {len(todo)} measure(s), window {human_duration(options.window)}")
-            probes = ProbeSource(outputs, endpoints, options.window, access, progress=say, http_verify=http_verify)
+            probes = ProbeSource(
+                outputs,
+                endpoints,
+                options.window,
+                access,
+                progress=say,
+                http_verify=http_verify,
+                error_limits=_error_limits(table),
+            )
             rows = probes.collect(todo, want_eviction_policy=want_policy)
             _record("probe", todo, rows, attempts, pending)
+            error_results = _error_results(table, probes.error_rows)
             probe_window = probes.window
             if want_policy:
                 redis_row = probes.eviction_row()
@@ -149,9 +159,13 @@ def run_check(
     for target_id in options.skip:
         notes.append(f"target {target_id} skipped (--skip)")
 
-    results = [
-        _result(table, target_id, attempts[target_id], jobs[target_id], options, outputs) for target_id in selected
-    ]
+    results = []
+    for target_id in selected:
+        results.append(_result(table, target_id, attempts[target_id], jobs[target_id], options, outputs))
+        if target_id in error_results:
+            results.append(error_results[target_id])
+    if "probe" in kinds and _error_limits(table) is None:
+        notes.append("probe error rates not judged: the target table has no loadTest.errorRate")
     report_window = window if uses_azure or probe_window is None else probe_window
     return Report(
         project=outputs.project,
@@ -169,6 +183,24 @@ def run_check(
         notes=notes,
         calls=calls,
     )
+
+
+def _error_limits(table: TargetTable) -> Thresholds | None:
+    """The probes' error-rate thresholds: the load test's (`loadTest.errorRate` in the table)."""
+    if table.load_test is None:
+        return None
+    limit = table.load_test.error_rate
+    return Thresholds(unit=limit.unit, better=limit.better, target=limit.target, critical=limit.critical)
+
+
+def _error_results(table: TargetTable, error_rows: dict[str, tuple[str, list[Evidence]]]) -> dict[str, TargetResult]:
+    """`<id>-errors`: the share of failed probe requests of a target, one result per target."""
+    found = {}
+    for target_id, (statistic, rows) in error_rows.items():
+        target = table.get(target_id)
+        thresholds = rows[0].thresholds
+        found[target_id] = decide(f"{target_id}-errors", target.component, statistic, thresholds, [("probe", rows)])
+    return found
 
 
 def _pending_jobs(jobs: dict[str, list[Job]], selected: list[str], pending: set[str], kind: str) -> list[Job]:

@@ -172,7 +172,14 @@ def test_probe_mode_against_local_servers_passes_and_writes_every_format(local_p
     ]
     document = json.loads((tmp_path / "reports" / "check-report.json").read_text())
     verdicts = {t["id"]: t["verdict"] for t in document["targets"]}
-    assert verdicts == {"api-latency": "PASS", "cache-hit-rate": "PASS", "db-query-time": "PASS", "page-load": "PASS"}
+    assert verdicts == {
+        "api-latency": "PASS",
+        "api-latency-errors": "PASS",
+        "cache-hit-rate": "PASS",
+        "db-query-time": "PASS",
+        "page-load": "PASS",
+        "page-load-errors": "PASS",
+    }
     hit_rate = next(t for t in document["targets"] if t["id"] == "cache-hit-rate")["evidence"][0]
     assert hit_rate["value"] == pytest.approx(90.0, abs=0.5)
     api_rows = {e["label"] for e in next(t for t in document["targets"] if t["id"] == "api-latency")["evidence"]}

@@ -14,6 +14,7 @@ downloaded one.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,6 +47,7 @@ class PageLoad:
     dom_content_loaded_ms: float | None = None
     status: int | None = None
     error: str | None = None
+    timed_out: bool = False
 
     @property
     def ok(self) -> bool:
@@ -63,12 +65,13 @@ class PageLoadResult:
 
     def mean(self, attribute: str = "load_ms") -> float | None:
         values = [getattr(load, attribute) for load in self.successes if getattr(load, attribute) is not None]
-        return sum(values) / len(values) if values else None
+        return math.fsum(values) / len(values) if values else None
 
 
 def load_pages(url: str, *, loads: int, timeout_seconds: float, executable: str | None = None) -> PageLoadResult:
     """Load `url` `loads` times in fresh contexts and read each load's navigation timing."""
     from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     path = executable or CHROMIUM_PATH
@@ -83,13 +86,17 @@ def load_pages(url: str, *, loads: int, timeout_seconds: float, executable: str 
             raise PageLoadError(f"Chromium did not start: {str(error).splitlines()[0]}") from None
         try:
             for _ in range(loads):
-                result.loads.append(_one_load(browser, url, timeout_seconds, PlaywrightError))
+                result.loads.append(_one_load(browser, url, timeout_seconds, PlaywrightError, PlaywrightTimeout))
         finally:
             browser.close()
     return result
 
 
-def _one_load(browser, url: str, timeout_seconds: float, error_type: type[Exception]) -> PageLoad:
+def _one_load(
+    browser, url: str, timeout_seconds: float, error_type: type[Exception], timeout_type: type[Exception]
+) -> PageLoad:
+    """One load; a load that does not reach its load event within the timeout is `timed_out`
+    (the page took at least that long: the source counts it as the timeout, a lower bound)."""
     started = datetime.now(UTC)
     context = browser.new_context()
     try:
@@ -108,6 +115,8 @@ def _one_load(browser, url: str, timeout_seconds: float, error_type: type[Except
             dom_content_loaded_ms=float(entry.get("domContentLoadedEventEnd") or 0) or None,
             status=status,
         )
+    except timeout_type:
+        return PageLoad(started, None, error=f"timeout after {timeout_seconds:g} s", timed_out=True)
     except error_type as error:
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
         return PageLoad(started, None, error=first[:200])

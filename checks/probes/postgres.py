@@ -8,6 +8,12 @@ database counts; utility statements (BEGIN, COMMIT, SET, SHOW...) and these prob
 queries (marked `fin-infra-check`) are left out. A statement whose counters went backwards
 (reset or evicted and re-added) counts from zero.
 
+Visibility: without superuser or membership in `pg_read_all_stats`, a role sees only its own
+statements in `pg_stat_statements` (other users' rows read `<insufficient privilege>` with no
+`queryid`, PostgreSQL docs, "pg_stat_statements", F.32.1). Averaging what it sees would
+average a harmless subset, so the probe refuses: `require_all_statements` names the grant
+(`GRANT pg_read_all_stats TO <role>`), and a snapshot that still meets a hidden row fails.
+
 Works against Supabase: the extension lives in the `extensions` schema there, so the view's
 schema is looked up rather than assumed; prepared statements are off, so a transaction-mode
 pooler (Supavisor/PgBouncer) works too. The DSN is never printed: reports show host, port and
@@ -17,6 +23,7 @@ database name only.
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -83,6 +90,28 @@ def statements_schema(connection: psycopg.Connection) -> str:
     return str(row[0])
 
 
+def grant_hint(connection: psycopg.Connection, role: str) -> str:
+    plain = re.fullmatch(r"[a-z_][a-z0-9_$]*", role) is not None
+    name = role if plain else sql.Identifier(role).as_string(connection)
+    return (
+        f"the role {role} sees only its own statements in pg_stat_statements (it is neither superuser nor "
+        f"a member of pg_read_all_stats): GRANT pg_read_all_stats TO {name}"
+    )
+
+
+def require_all_statements(connection: psycopg.Connection) -> None:
+    """Raise unless the connected role sees every user's statements (see the module docstring)."""
+    row = connection.execute(
+        f"/* {MARKER} */ SELECT current_user, r.rolsuper, pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') "
+        "FROM pg_roles r WHERE r.rolname = current_user"
+    ).fetchone()
+    if row is None:
+        raise PostgresProbeError("cannot read the connected role from pg_roles")
+    role, superuser, reads_all = str(row[0]), bool(row[1]), bool(row[2])
+    if not (superuser or reads_all):
+        raise PostgresProbeError(grant_hint(connection, role))
+
+
 def snapshot(connection: psycopg.Connection, schema: str) -> StatementSnapshot:
     query = sql.SQL(
         "/* " + MARKER + " */ SELECT s.queryid, sum(s.calls)::bigint, sum(s.total_exec_time)::float8 "
@@ -91,10 +120,18 @@ def snapshot(connection: psycopg.Connection, schema: str) -> StatementSnapshot:
         "AND s.queryid IS NOT NULL AND s.query NOT LIKE {} AND s.query !~* {} "
         "GROUP BY s.queryid"
     ).format(sql.Identifier(schema), sql.Literal(f"%{MARKER}%"), sql.Literal(UTILITY))
+    hidden = sql.SQL(
+        "/* " + MARKER + " */ SELECT count(*) FROM {}.pg_stat_statements s WHERE s.queryid IS NULL "
+        "AND s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    ).format(sql.Identifier(schema))
     try:
         rows = connection.execute(query).fetchall()
+        invisible = connection.execute(hidden).fetchone()
     except psycopg.Error as error:
         raise PostgresProbeError(f"cannot read pg_stat_statements: {_safe(error)}") from None
+    if invisible and invisible[0]:
+        role = connection.execute("SELECT current_user").fetchone()
+        raise PostgresProbeError(grant_hint(connection, str(role[0]) if role else "<role>"))
     return StatementSnapshot(datetime.now(UTC), {int(q): (int(c), float(t)) for q, c, t in rows})
 
 

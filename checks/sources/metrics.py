@@ -20,7 +20,21 @@ Derived values:
 
 When the window is shorter than a measure's grain (Managed Redis has only PT5M and PT1H), the
 query widens to one grain and the row says so. A failing call turns only its own rows into
-NO_DATA with the reason.
+NO_DATA with the reason; a metric the service answers with an `errorCode` other than `Success`
+(the SDK drops it; it is read from the raw response) names the code in the reason.
+
+Truncation: with a dimension filter the batch API returns at most `top` series per resource,
+10 when `top` is absent, with no paging and no sign that series were left out (REST spec
+`metricBatch.json` 2024-02-01, parameter `top`; SDK `max_results`). A Container App right after
+a deploy easily has more than 10 pods. So a split query asks for `SERIES_PER_RESOURCE`; a
+resource answering a full page is asked again with `MAX_SERIES_PER_RESOURCE`; still full, its
+rows get a NO_DATA row saying the data is partial (a visible FAIL still fails; a PASS cannot
+be claimed). Series are grouped by their dimension value, never by position, and two series
+with the same value are merged, so a verdict does not depend on the order Azure returns them
+in. A container group's container with no series while others have some is a NO_DATA row of
+its own, never dropped.
+
+Window values are exact sums (`math.fsum`), rounded once to the unit's precision in the model.
 """
 
 from __future__ import annotations
@@ -42,6 +56,8 @@ from checks.targets import MetricsMeasure, iso_minutes
 
 SOURCE = "azure-metrics"
 MAX_RESOURCES_PER_CALL = 50
+SERIES_PER_RESOURCE = 1000
+MAX_SERIES_PER_RESOURCE = 10000
 # Metric units that can be compared with the target table's units without a derivation.
 UNIT_SCALE = {
     ("ms", "milliseconds"): 1.0,
@@ -105,6 +121,11 @@ class BatchOutcome:
     series: dict[tuple[str, str], list[SeriesData]] = field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
+    # (resource id lower, metric name lower) -> "errorCode: errorMessage" of a metric not `Success`
+    metric_errors: dict[tuple[str, str], str] = field(default_factory=dict)
+    # resources whose answer was a full page at the largest `top`: more series may exist
+    partial: dict[str, int] = field(default_factory=dict)
+    top: int | None = None
 
 
 def subscription_of(resource_id: str) -> str:
@@ -174,33 +195,78 @@ def _resource_of_result(result: Any, requested: list[str], position: int) -> str
     raise ValueError("the response has more results than resources asked for")
 
 
-def run_batch(client: Any, batch: Batch, timer: Callable[[], float]) -> BatchOutcome:
+def _metric_errors(pipeline_response: Any, into: dict[tuple[str, str], str]) -> None:
+    """Each metric's `errorCode` (and `errorMessage`) from the raw batch response."""
+    try:
+        body = pipeline_response.http_response.json()
+    except Exception:  # an unreadable body is reported by the SDK's own parsing
+        return
+    for item in (body or {}).get("values", []) if isinstance(body, dict) else []:
+        rid = str(item.get("resourceid") or "").lower()
+        for metric in item.get("value") or []:
+            code = metric.get("errorCode")
+            if code and code != "Success":
+                name = str((metric.get("name") or {}).get("value") or "").lower()
+                message = metric.get("errorMessage")
+                into[(rid, name)] = f"errorCode {code}" + (f": {message}" if message else "")
+
+
+def _query_once(client: Any, batch: Batch, top: int | None, outcome: BatchOutcome) -> dict[str, int]:
+    """One call; fills `outcome.series` and returns the number of series per resource (lower)."""
+    outcome.series.clear()
+    outcome.metric_errors.clear()
+    results = client.query_resources(
+        resource_ids=batch.resource_ids,
+        metric_namespace=batch.key.namespace,
+        metric_names=batch.metric_names,
+        timespan=(batch.start, batch.end),
+        granularity=iso_minutes(batch.key.grain),
+        aggregations=batch.aggregations,
+        filter=batch.key.filter,
+        max_results=top,
+        raw_response_hook=lambda response: _metric_errors(response, outcome.metric_errors),
+    )
+    counts: dict[str, int] = defaultdict(int)
+    for position, result in enumerate(results):
+        rid = _resource_of_result(result, batch.resource_ids, position)
+        for metric in result.metrics:
+            if metric.name is None:
+                raise ValueError("a metric in the response has no name")
+            bucket = outcome.series.setdefault((rid.lower(), metric.name.lower()), [])
+            for element in metric.timeseries or []:
+                counts[rid.lower()] += 1
+                bucket.append(
+                    SeriesData(
+                        metric.unit or "Unspecified", dict(element.metadata_values or {}), list(element.data or [])
+                    )
+                )
+    return counts
+
+
+def run_batch(
+    client: Any,
+    batch: Batch,
+    timer: Callable[[], float],
+    tops: tuple[int, ...] = (SERIES_PER_RESOURCE, MAX_SERIES_PER_RESOURCE),
+) -> BatchOutcome:
+    """One batch; a split query is asked again with a larger `top` when a page came back full."""
     outcome = BatchOutcome(batch)
     started = timer()
     try:
-        results = client.query_resources(
-            resource_ids=batch.resource_ids,
-            metric_namespace=batch.key.namespace,
-            metric_names=batch.metric_names,
-            timespan=(batch.start, batch.end),
-            granularity=iso_minutes(batch.key.grain),
-            aggregations=batch.aggregations,
-            filter=batch.key.filter,
-        )
-        for position, result in enumerate(results):
-            rid = _resource_of_result(result, batch.resource_ids, position)
-            for metric in result.metrics:
-                if metric.name is None:
-                    raise ValueError("a metric in the response has no name")
-                bucket = outcome.series.setdefault((rid.lower(), metric.name.lower()), [])
-                for element in metric.timeseries or []:
-                    bucket.append(
-                        SeriesData(
-                            metric.unit or "Unspecified", dict(element.metadata_values or {}), list(element.data or [])
-                        )
-                    )
+        for top in tops if batch.key.filter else (None,):
+            outcome.top = top
+            counts = _query_once(client, batch, top, outcome)
+            per_metric = defaultdict(int)
+            for (rid, _), found in outcome.series.items():
+                per_metric[rid] = max(per_metric[rid], len(found))
+            full = {rid: n for rid, n in per_metric.items() if top is not None and (n >= top or counts[rid] >= top)}
+            if not full:
+                outcome.partial = {}
+                break
+            outcome.partial = full
     except Exception as error:  # any failure of this call is this call's NO_DATA
         outcome.series.clear()
+        outcome.partial = {}
         outcome.error = describe_error(error)
     outcome.seconds = timer() - started
     return outcome
@@ -208,9 +274,9 @@ def run_batch(client: Any, batch: Batch, timer: Callable[[], float]) -> BatchOut
 
 def window_value(values: list[float], aggregation: str) -> float:
     if aggregation == "Average":
-        return sum(values) / len(values)
+        return math.fsum(values) / len(values)
     if aggregation in ("Total", "Count"):
-        return sum(values)
+        return math.fsum(values)
     if aggregation == "Maximum":
         return max(values)
     return min(values)
@@ -241,7 +307,15 @@ def _dims_key(series: SeriesData, split: str | None) -> str | None:
 class MetricsSource:
     """Runs the metrics jobs of one check: plans batches, calls, and turns series into rows."""
 
-    def __init__(self, access: AzureAccess, outputs: StackOutputs, window: Window, max_workers: int = 4):
+    def __init__(
+        self,
+        access: AzureAccess,
+        outputs: StackOutputs,
+        window: Window,
+        max_workers: int = 4,
+        series_per_resource: tuple[int, ...] = (SERIES_PER_RESOURCE, MAX_SERIES_PER_RESOURCE),
+    ):
+        self.series_per_resource = series_per_resource
         self.access = access
         self.outputs = outputs
         self.window = window
@@ -277,13 +351,19 @@ class MetricsSource:
         def run(batch: Batch) -> BatchOutcome:
             if batch.key.region in client_error:
                 return BatchOutcome(batch, error=client_error[batch.key.region])
-            return run_batch(clients[batch.key.region], batch, time.perf_counter)
+            return run_batch(clients[batch.key.region], batch, time.perf_counter, self.series_per_resource)
 
         with ThreadPoolExecutor(max_workers=max(1, min(self.max_workers, len(batches)))) as pool:
             outcomes = list(pool.map(run, batches))
         for outcome in outcomes:
             self.calls.append(
-                {**outcome.batch.describe(), "seconds": round(outcome.seconds, 3), "error": outcome.error}
+                {
+                    **outcome.batch.describe(),
+                    "top": outcome.top,
+                    "seconds": round(outcome.seconds, 3),
+                    "error": outcome.error,
+                    "partial": sorted(outcome.partial),
+                }
             )
         for position, ask in enumerate(asks):
             outcome = outcomes[owner[position]]
@@ -334,26 +414,62 @@ class MetricsSource:
             ]
         rid = subject.resource_id.lower()
         by_metric = {name: outcome.series.get((rid, name.lower()), []) for name in measure.metrics}
-        # Group every metric's series by the split dimension's value.
-        groups: dict[str | None, dict[str, SeriesData]] = defaultdict(dict)
-        for name, series_list in by_metric.items():
-            for series in series_list:
-                groups[_dims_key(series, measure.split)][name] = series
+        errors = [
+            outcome.metric_errors[(rid, n.lower())]
+            for n in measure.metrics
+            if (rid, n.lower()) in outcome.metric_errors
+        ]
+        if errors:
+            note = "; ".join([*([note] if note else []), *errors])
+        groups = _grouped(by_metric, measure.split)
         if not groups:
-            return [
-                self._no_data(
-                    job,
-                    subject.resource_id,
-                    subject.label,
-                    "no time series in the response (the resource emitted no data in the window)",
-                    query,
-                )
-            ]
+            reason = "no time series in the response (the resource emitted no data in the window)"
+            if errors:
+                reason = f"the service answered {'; '.join(errors)}"
+            return [self._no_data(job, subject.resource_id, subject.label, reason, query)]
         rows = []
         for dim_value, per_metric in sorted(groups.items(), key=lambda item: str(item[0])):
             label = subject.label if dim_value is None else f"{subject.label} · {measure.split}={dim_value}"
             rows.append(self._row(ask, per_metric, dim_value, label, query, window, note))
+        for container in self._missing_containers(subject, measure, groups):
+            rows.append(
+                self._no_data(
+                    job,
+                    subject.resource_id,
+                    f"{subject.label} · {measure.split}={container}",
+                    f"no series for container {container} in the window, while other containers of the group have "
+                    "series (stopped, crashed or not emitting)",
+                    query,
+                )
+            )
+        if rid in outcome.partial:
+            rows.append(
+                self._no_data(
+                    job,
+                    subject.resource_id,
+                    f"{subject.label} · more {measure.split} values",
+                    f"partial data: the service returned a full page of {outcome.partial[rid]} series (top="
+                    f"{outcome.top}); more {measure.split} values may exist and were not judged",
+                    query,
+                )
+            )
         return rows
+
+    def _missing_containers(
+        self, subject: Subject, measure: MetricsMeasure, groups: dict[str | None, dict[str, SeriesData]]
+    ) -> list[str]:
+        """The containers the stack outputs put in this container group that have no series."""
+        if (measure.split or "").lower() != "containername":
+            return []
+        expected = {
+            service.container_name
+            for service in self.outputs.services.values()
+            if service.kind == "containergroup"
+            and service.container_name
+            and any(r.lower() == subject.resource_id.lower() for r in service.resource_ids)
+        }
+        seen = {str(key) for key in groups}
+        return sorted(name for name in expected if name not in seen)
 
     def _row(
         self,
@@ -381,8 +497,8 @@ class MetricsSource:
         empty_reason = "every bucket in the window was empty (null aggregations)"
         if derive is not None and derive.kind == "ratio":
             assert derive.numerator is not None
-            numerator = sum(v for _, v in points.get(derive.numerator, []))
-            denominator = sum(v for name in derive.denominator for _, v in points.get(name, []))
+            numerator = math.fsum(v for _, v in points.get(derive.numerator, []))
+            denominator = math.fsum(v for name in derive.denominator for _, v in points.get(name, []))
             buckets = {t for name in derive.denominator for t, _ in points.get(name, [])}
             series = _ratio_series(points, derive.numerator, derive.denominator)
             value = 100.0 * numerator / denominator if denominator > 0 else None
@@ -416,10 +532,11 @@ class MetricsSource:
                     no_data_reason=f"no service in the stack outputs runs container {dim_value!r} here (no limit)",
                 )
             assert derive.units_per_limit_unit is not None
-            scale = 100.0 / (limit * derive.units_per_limit_unit)
+            capacity = limit * derive.units_per_limit_unit
+            scale = 100.0 / capacity
             return measured(
                 **common,
-                value=raw_value * scale,
+                value=raw_value * 100.0 / capacity,
                 samples=len(values),
                 no_data_reason=empty_reason,
                 series=[Point(time=t, value=v * scale) for t, v in values],
@@ -460,6 +577,20 @@ class MetricsSource:
         if service is None:
             return None
         return service.limits.cpu if kind == "cpu" else service.limits.memory_gb
+
+
+def _grouped(by_metric: dict[str, list[SeriesData]], split: str | None) -> dict[str | None, dict[str, SeriesData]]:
+    """Series by the split dimension's value, then metric; series sharing a value are merged."""
+    groups: dict[str | None, dict[str, SeriesData]] = defaultdict(dict)
+    for name, series_list in by_metric.items():
+        for series in series_list:
+            key = _dims_key(series, split)
+            existing = groups[key].get(name)
+            if existing is None:
+                groups[key][name] = series
+            else:
+                groups[key][name] = SeriesData(existing.unit, existing.dimensions, existing.points + series.points)
+    return groups
 
 
 def _ratio_series(

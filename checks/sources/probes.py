@@ -8,14 +8,23 @@ settings. Where each probe connects comes from the endpoints file, then from the
 (service URLs, the cache host); the database is external and comes only from the endpoints
 file (its DSN from an environment variable, never shown).
 
-A probe that cannot run (no endpoint, refused connection, missing extension) turns only its own
-target's rows into NO_DATA with the reason. An HTTP or page-load row with failed requests is
-judged on the successful ones and is at least WARN, with the failures listed: a health
-endpoint answering 503 is never a silent PASS.
+A probe that cannot run (no endpoint, missing extension) turns only its own target's rows into
+NO_DATA with the reason. A service that answers with errors, or not at all, is measured:
+
+- latency: successful requests (page loads) and timed-out ones, each of these counted as at
+  least the timeout; a figure with a timeout in it is a lower bound (`lowerBound`), judged
+  (so it can prove a WARN or a FAIL, never a PASS);
+- error rate: every HTTP or page-load row has a twin in `error_rows`, the share of failed
+  requests (non-2xx after redirects, refused, TLS failure, timeout) judged by the target
+  table's `loadTest.errorRate` thresholds, the same as the load test's; the runner reports
+  them as the target `<id>-errors`. A health endpoint answering 503, refusing connections or
+  failing TLS is a FAIL, whatever `--no-data` says. Without `loadTest.errorRate` in the table
+  no error rate is judged and a row with failures is at least WARN.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -26,7 +35,7 @@ from typing import Any
 
 from checks.endpoints import Endpoints
 from checks.jobs import Job
-from checks.model import ConformanceRow, Evidence, Point, Window, measured, no_data
+from checks.model import ConformanceRow, Evidence, Point, Thresholds, Window, measured, no_data
 from checks.outputs import StackOutputs
 from checks.probes import http as http_probe
 from checks.probes import pageload
@@ -35,6 +44,8 @@ from checks.probes import redis as redis_probe
 from checks.sources.azure import AzureAccess, describe_error
 from checks.targets import ProbeMeasure
 
+HTTP_ERRORS = "failed requests, % of sent"
+PAGE_ERRORS = "failed page loads, % of attempted"
 PAGE_LOAD_NOTE = (
     "time to interactive proxy: Navigation Timing loadEventEnd of a first visit in headless Chromium "
     "(domInteractive and domContentLoaded in stats)"
@@ -52,14 +63,29 @@ class _Counter:
     close: Callable[[], None]
     samples: list[Any] = field(default_factory=list)
     error: str | None = None
+    gaps: list[str] = field(default_factory=list)
+    last_failed: bool = False
 
     def take(self) -> None:
+        """One sample. A failure before the first sample ends the probe (its row is NO_DATA); a
+        later one (a server restarting) is a gap, tried again at once on a fresh connection and
+        then at the next sample: counters read after a gap still cover it. The row says how many
+        samples were missed, and is NO_DATA if the last one (the window's end) failed."""
         if self.error:
             return
-        try:
-            self.samples.append(self.sample())
-        except Exception as error:  # a probe that stops answering mid-window: its rows become NO_DATA
-            self.error = f"sampling failed: {type(error).__name__}: {str(error).splitlines()[0][:200]}"
+        for attempt in range(2):
+            try:
+                self.samples.append(self.sample())
+                self.last_failed = False
+                return
+            except Exception as error:
+                self.last_failed = True
+                reason = f"sampling failed: {type(error).__name__}: {(str(error).splitlines() or [''])[0][:200]}"
+                if not self.samples:
+                    self.error = reason
+                    return
+                if attempt == 1:
+                    self.gaps.append(reason)
 
 
 class ProbeSource:
@@ -72,8 +98,12 @@ class ProbeSource:
         *,
         progress: Callable[[str], None] | None = None,
         http_verify: bool | str = True,
+        error_limits: Thresholds | None = None,
     ):
         self.outputs = outputs
+        self.error_limits = error_limits
+        # target id -> (statistic, error-rate rows) of its HTTP / page-load rows
+        self.error_rows: dict[str, tuple[str, list[Evidence]]] = {}
         self.endpoints = endpoints
         self.window_length = window
         self.access = access
@@ -256,34 +286,71 @@ class ProbeSource:
                 rows.append(self._no_data(job, url, first, f"HTTP probe failed: {type(error).__name__}: {error}"))
                 continue
             window = Window(start=first, end=datetime.now(UTC))
-            ok = result.successes
-            latencies = [s.latency_ms for s in ok]
+            timed = result.timed
+            latencies = [sample.latency_ms for sample in timed]
             stats = {}
             if latencies:
                 stats = {
-                    "mean": sum(latencies) / len(latencies),
+                    "mean": math.fsum(latencies) / len(latencies),
                     "p95": http_probe.percentile(latencies, 95) or 0.0,
                     "min": min(latencies),
                     "max": max(latencies),
                 }
             failures = result.failure_summary()
+            timeouts = len(result.timed_out)
+            note = failures
+            if timeouts:
+                note = (
+                    f"{failures}; {timeouts} timed out, each counted as at least {settings.timeout_seconds:g} s: "
+                    "the mean is a lower bound"
+                )
+            label = f"{name} GET {path}"
             row = measured(
                 source="probe:http",
                 resource=url,
-                label=f"{name} GET {path}",
+                label=label,
                 query=query,
                 window=window,
                 thresholds=job.thresholds,
                 value=result.mean_ms(),
-                samples=len(ok),
-                no_data_reason="no request succeeded",
+                samples=len(timed),
+                no_data_reason="no request succeeded or timed out: no latency to judge (see the error rate)",
                 stats=stats,
-                raw={"requests": len(result.samples), "failed": len(result.failures)},
-                series=[Point(time=s.sent_at, value=s.latency_ms) for s in ok],
-                note=failures,
+                raw={"requests": len(result.samples), "failed": len(result.failures), "timedOut": timeouts},
+                series=[Point(time=s.sent_at, value=s.latency_ms) for s in timed],
+                note=note,
+                lower_bound=result.lower_bound,
             )
-            rows.append(_at_least_warn(row) if failures else row)
+            rows.append(self._judged_failures(row, failures is not None))
+            self._error_row(job, HTTP_ERRORS, row, len(result.samples), len(result.failures), failures, "requests")
         return rows
+
+    def _judged_failures(self, row: Evidence, failed: bool) -> Evidence:
+        """Without error-rate thresholds, a row with failures is at least WARN (never a silent PASS)."""
+        if failed and self.error_limits is None:
+            return _at_least_warn(row)
+        return row
+
+    def _error_row(
+        self, job: Job, statistic: str, twin: Evidence, attempted: int, failed: int, summary: str | None, what: str
+    ) -> None:
+        """The error-rate twin of a latency row, judged by the table's `loadTest.errorRate`."""
+        if self.error_limits is None or attempted == 0:
+            return
+        row = measured(
+            source=twin.source,
+            resource=twin.resource,
+            label=twin.label,
+            query={**twin.query, "statistic": statistic},
+            window=twin.window,
+            thresholds=self.error_limits,
+            value=100.0 * failed / attempted,
+            samples=attempted,
+            no_data_reason="nothing was sent",
+            raw={what: attempted, "failed": failed},
+            note=summary or f"0 of {attempted} {what} failed",
+        )
+        self.error_rows.setdefault(job.target.id, (statistic, []))[1].append(row)
 
     def _page_rows(self, job: Job, measure: ProbeMeasure) -> list[Evidence]:
         name = measure.scope.split(":", 1)[1] if measure.scope.startswith("service:") else "web"
@@ -311,16 +378,26 @@ class ProbeSource:
             except Exception as error:
                 rows.append(self._no_data(job, url, first, f"page-load probe failed: {error}"))
                 continue
-            ok = result.successes
+            timeout_ms = settings.timeout_seconds * 1000
+            timed = [load for load in result.loads if load.ok or load.timed_out]
             failed = [load for load in result.loads if not load.ok]
+            timeouts = [load for load in result.loads if load.timed_out]
             note = PAGE_LOAD_NOTE
+            summary = None
             if failed:
                 kinds = sorted({load.error or "failed" for load in failed})
-                note = f"{len(failed)} of {len(result.loads)} loads failed ({', '.join(kinds)}); {PAGE_LOAD_NOTE}"
-            loads_ms = [load.load_ms for load in ok if load.load_ms is not None]
+                summary = f"{len(failed)} of {len(result.loads)} loads failed ({', '.join(kinds)})"
+                note = f"{summary}; {PAGE_LOAD_NOTE}"
+            if timeouts:
+                note = (
+                    f"{note}; {len(timeouts)} timed out, each counted as at least "
+                    f"{settings.timeout_seconds:g} s: the mean is a lower bound"
+                )
+            loads_ms = [timeout_ms if load.timed_out else load.load_ms for load in timed]
+            loads_ms = [value for value in loads_ms if value is not None]
             stats: dict[str, float] = {}
             if loads_ms:
-                stats = {"mean": sum(loads_ms) / len(loads_ms), "p95": http_probe.percentile(loads_ms, 95) or 0.0}
+                stats = {"mean": math.fsum(loads_ms) / len(loads_ms), "p95": http_probe.percentile(loads_ms, 95) or 0.0}
                 for key, attribute in (
                     ("domInteractive", "dom_interactive_ms"),
                     ("domContentLoaded", "dom_content_loaded_ms"),
@@ -335,15 +412,21 @@ class ProbeSource:
                 query=query,
                 window=Window(start=first, end=datetime.now(UTC)),
                 thresholds=job.thresholds,
-                value=result.mean(),
-                samples=len(ok),
-                no_data_reason="no page load completed",
+                value=math.fsum(loads_ms) / len(loads_ms) if loads_ms else None,
+                samples=len(loads_ms),
+                no_data_reason="no page load completed or timed out",
                 stats=stats,
-                raw={"loads": len(result.loads), "failed": len(failed)},
-                series=[Point(time=load.time, value=load.load_ms) for load in ok if load.load_ms is not None],
+                raw={"loads": len(result.loads), "failed": len(failed), "timedOut": len(timeouts)},
+                series=[
+                    Point(time=load.time, value=timeout_ms if load.timed_out else load.load_ms)
+                    for load in timed
+                    if load.timed_out or load.load_ms is not None
+                ],
                 note=note,
+                lower_bound=bool(timeouts),
             )
-            rows.append(_at_least_warn(row) if failed else row)
+            rows.append(self._judged_failures(row, bool(failed)))
+            self._error_row(job, PAGE_ERRORS, row, len(result.loads), len(failed), summary, "loads")
         return rows
 
     # -- Redis ----------------------------------------------------------------------------------
@@ -426,6 +509,7 @@ class ProbeSource:
             return None, str(error)
         try:
             schema = pg_probe.statements_schema(connection)
+            pg_probe.require_all_statements(connection)
         except (pg_probe.PostgresProbeError, Exception) as error:
             connection.close()
             return None, str(error).splitlines()[0]
@@ -449,12 +533,18 @@ class ProbeSource:
             start=counter.samples[0].time if counter.samples else datetime.now(UTC),
             end=counter.samples[-1].time if counter.samples else datetime.now(UTC),
         )
-        if counter.error or len(counter.samples) < 2:
+        if counter.error or len(counter.samples) < 2 or counter.last_failed:
             reason = counter.error or "fewer than two samples: no window to measure"
+            if counter.last_failed and not counter.error:
+                reason = "the end of the window could not be sampled: the rest of the window is unknown"
+            if counter.gaps:
+                reason = f"{reason}; {len(counter.gaps)} sample(s) failed: {counter.gaps[-1]}"
             return self._no_data(counter.job, counter.resource, window.start, reason)
         interval = self.endpoints.probes.counter_sample_seconds
+        gaps = f"{len(counter.gaps)} sample(s) failed ({counter.gaps[-1]})" if counter.gaps else None
         if measure.probe == "redis":
             rate = redis_probe.hit_rate(counter.samples)
+            note = "; ".join(part for part in (rate.note(), gaps) if part) or None
             return measured(
                 source="probe:redis",
                 resource=counter.resource,
@@ -470,8 +560,14 @@ class ProbeSource:
                 value=rate.percent,
                 samples=rate.lookups,
                 no_data_reason="no cache lookups in the window (keyspace hits and misses unchanged)",
-                raw={"hits": rate.hits, "misses": rate.misses, "counterSamples": len(counter.samples)},
+                raw={
+                    "hits": rate.hits,
+                    "misses": rate.misses,
+                    "counterSamples": len(counter.samples),
+                    "resets": len(rate.resets),
+                },
                 series=[Point(time=t, value=v) for t, v in rate.series],
+                note=note,
             )
         timing = pg_probe.query_time(counter.samples)
         return measured(
@@ -491,6 +587,7 @@ class ProbeSource:
             no_data_reason="no statements executed in the window",
             raw={"calls": timing.calls, "totalExecTimeMs": timing.total_ms, "counterSamples": len(counter.samples)},
             series=[Point(time=t, value=v) for t, v in timing.series],
+            note=gaps,
         )
 
 
