@@ -62,6 +62,8 @@ class ServiceDeployment:
             "kind": self.kind,
             "resourceIds": self.resource_ids,
             "containerName": self.name,
+            # Its telemetry's AppRoleName (OTEL_SERVICE_NAME): the checks' log queries filter on it.
+            "roleName": self.settings.role_name,
             "fqdn": self.fqdn,
             "url": self.url,
             "healthPath": self.settings.health_path,
