@@ -207,6 +207,7 @@ def test_a_quoted_role_name_and_dependency_type_stay_one_kql_literal_each(stack:
         ({"services.backend.roleName": " backend"}, "services.backend.roleName", "should match pattern"),
         ({"services.backend.roleName": "back\tend"}, "services.backend.roleName", "should match pattern"),
         ({"services.backend.roleName": ""}, "services.backend.roleName", "should match pattern"),
+        ({"services.backend.roleName": "*"}, "services.backend.roleName", "wildcard"),
         ({"services.backend.env": {"OTEL_SERVICE_NAME": "api"}}, "services.backend.env.OTEL_SERVICE_NAME", "roleName"),
         (
             {"services.web.env": {"OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=dev,service.namespace=fin"}},

@@ -72,6 +72,16 @@ def _role_name_problems(settings: StackSettings) -> list[Problem]:
                     service.role_name,
                 )
             )
+        # Metric alert templates use "*" for "every value" of a dimension (Learn's metric
+        # alert samples; not confirmed in the REST spec here): never a role name.
+        if service.role_name == "*":
+            problems.append(
+                Problem(
+                    f"services.{service_name}.roleName",
+                    "'*' is the metric alerts' wildcard (every role): the api-latency alert would average all apps",
+                    service.role_name,
+                )
+            )
         if "OTEL_SERVICE_NAME" in service.env or "OTEL_SERVICE_NAME" in service.secrets:
             problems.append(
                 Problem(
