@@ -8,6 +8,8 @@ pinned API version) and compared with the stack outputs:
   `limits` (a container without limits may use its request, so that is its live limit);
 - on Container Apps, the scale settings: replica bounds, the CPU rule's utilisation, the HTTP
   rule's concurrency (absent when none was declared), cooldown and polling intervals;
+- each container's role name: its `OTEL_SERVICE_NAME` variable is the `roleName` the outputs
+  give, the value the checks' log queries filter `AppRoleName` on (docs/telemetry.md);
 - the cache's eviction policy: the Managed Redis database's `evictionPolicy`, or Azure Cache
   for Redis's `redisConfiguration.maxmemory-policy` (Azure's and Redis's spellings compare
   equal). The Redis server itself can answer this too (`checks.sources.probes`).
@@ -160,6 +162,27 @@ def _whole(value: object) -> object:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
+ROLE_NAME_VARIABLE = "OTEL_SERVICE_NAME"
+
+
+def role_name_row(name: str, service: ServiceOut, resource: str, env: list[Any] | None) -> list[ConformanceRow]:
+    """The container's role name variable against the outputs' `roleName` (none declared: no row).
+
+    `env` is the container's variables as ARM returns them (`{name, value}`; secret ones carry
+    no value), or None when the container could not be read.
+    """
+    if service.role_name is None:
+        return []
+    check = f"{name}: container {service.container_name} role name ({ROLE_NAME_VARIABLE})"
+    if env is None:
+        return []
+    entry = next((e for e in env if isinstance(e, dict) and e.get("name") == ROLE_NAME_VARIABLE), None)
+    live = None if entry is None else entry.get("value")
+    if live is None:
+        return [_row(check, resource, service.role_name, "not set", False)]
+    return [_row(check, resource, service.role_name, str(live), str(live) == service.role_name)]
+
+
 def container_app_rows(name: str, service: ServiceOut, resource_id: str, read: ArmRead) -> list[ConformanceRow]:
     resource = resource_id
     size_check = f"{name}: container {service.container_name} CPU / memory"
@@ -196,6 +219,7 @@ def container_app_rows(name: str, service: ServiceOut, resource_id: str, read: A
         live_cpu_f = float(live_cpu) if live_cpu is not None else None
         same = _close(live_cpu_f, service.limits.cpu) and _close(live_memory, service.limits.memory_gb)
         rows.append(_row(size_check, resource, declared_size, _size(live_cpu_f, live_memory, "Gi"), same))
+        rows += role_name_row(name, service, resource, container.get("env") or [])
     if scale is None:
         return rows
     live_scale = template.get("scale") or {}
@@ -260,6 +284,8 @@ def container_group_rows(outputs: StackOutputs, resource_id: str, read: ArmRead)
             and _close(lim_mem, service.limits.memory_gb)
         )
         rows.append(_row(check, resource_id, declared, live, same))
+        env = (container.get("properties") or {}).get("environmentVariables") or []
+        rows += role_name_row(name, service, resource_id, env)
     return rows
 
 

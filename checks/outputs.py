@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 from pydantic.alias_generators import to_camel
+
+from checks.telemetry import DEPENDENCY_TYPE_PATTERN, ROLE_NAME_PATTERN, TelemetryContract
 
 CONTRACT_VERSION = 1
 
@@ -56,6 +58,9 @@ class ServiceOut(_Out):
     kind: Literal["containerapp", "containergroup"]
     resource_ids: list[str]
     container_name: str
+    # The AppRoleName its telemetry carries (OTEL_SERVICE_NAME). Absent in outputs of stacks
+    # deployed before the telemetry contract: log queries judging this service then say so.
+    role_name: Annotated[str, StringConstraints(pattern=ROLE_NAME_PATTERN)] | None = None
     fqdn: str | None = None
     url: str | None = None
     health_path: str
@@ -87,6 +92,8 @@ class MonitoringOut(_Out):
     browser_insights_id: str | None = None
     browser_insights_app_id: str | None = None
     action_group_id: str | None = None
+    # AppDependencies.DependencyType values db-query-time counts as database queries.
+    database_dependency_types: list[Annotated[str, StringConstraints(pattern=DEPENDENCY_TYPE_PATTERN)]] | None = None
 
 
 class StackOutputs(_Out):
@@ -100,6 +107,14 @@ class StackOutputs(_Out):
     services: dict[str, ServiceOut]
     cache: CacheOut
     monitoring: MonitoringOut
+
+    @property
+    def telemetry(self) -> TelemetryContract:
+        """The role names and dependency types the checks' log queries filter on."""
+        return TelemetryContract(
+            role_names={name: service.role_name for name, service in self.services.items()},
+            dependency_types=self.monitoring.database_dependency_types,
+        )
 
     @property
     def subscription_id(self) -> str:

@@ -13,14 +13,22 @@ Schema (YAML keys camelCase):
 - `scope`: what is measured, named as the stack outputs name it: `service:<name>` (one
   service), `services` (every service), `container-groups`, `cache`, `app-insights`, `database`.
 - `watch[]` (continuous): `metric-alert` (`namespace`, `metric`, `aggregation`, optional
-  `split` dimension, `window` override and `threshold` conversion), `log-alert` (`query`
-  returning a `value` column), or `post-deploy-only` with the `reason`.
+  `split` dimension, `window` override and `threshold` conversion, and `service`: on an
+  Application Insights metric, only that service's role name, dimension `cloud/roleName`),
+  `log-alert` (`query` returning a `value` column, optional `service`), or `post-deploy-only`
+  with the `reason`.
 - `measure[]` (after a deploy): `metrics` (`namespace`, `metrics`, `aggregation`, `grain`,
-  optional `split` and `derive`), `logs` (`table`, `query` with `{start}`/`{end}`), `probe`
+  optional `split` and `derive`), `logs` (`table`, `query` with `{start}`/`{end}`, optional
+  `service`), `probe`
   (`http`, `redis`, `postgres`, `page-load`, with optional `paths`: for `http` the paths
   requested on the service's URL, `{healthPath}` standing for the service's configured health
   path; for `page-load` the pages loaded; absent: `{healthPath}` and `/` respectively. The
   endpoints file may add paths; it never removes the table's).
+- Log queries (`log-alert`, `logs`) over the apps' telemetry: `service` names whose
+  telemetry is judged, and the query filters on it with `AppRoleName == {roleName}`; a query
+  over a server table (`AppRequests`, `AppDependencies`, ...) without a service is refused.
+  `{dependencyTypes}` stands for the stack's database dependency types. Both are filled as
+  escaped KQL literals (`checks.telemetry`) from settings (alerts) or stack outputs (checks).
 - `threshold.convert` / `derive.kind`: `identity`; `complement` (100 - value: a hit-rate
   target becomes a miss-rate threshold); `percent-of-limit` (a raw usage metric against the
   configured limit: `limit` is `cpu` or `memory`, `unitsPerLimitUnit` converts the limit into
@@ -48,12 +56,16 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from checks.telemetry import ROLE_PLACEHOLDER, SERVER_TABLES
+
 TARGETS_FILE = Path(__file__).with_name("targets.yaml")
 
 Platform = Literal["containerapps", "containerinstances"]
 CacheTier = Literal["managed", "classic"]
 Aggregation = Literal["Average", "Total", "Maximum", "Minimum", "Count"]
 Verdict = Literal["PASS", "WARN", "FAIL"]
+ServiceName = Literal["backend", "web"]
+APP_INSIGHTS_NAMESPACE = "microsoft.insights/components"
 SCOPE = re.compile(r"^(service:(backend|web)|services|container-groups|cache|app-insights|browser-insights|database)$")
 # Durations Azure Monitor metric alerts accept for window size and evaluation frequency.
 ALERT_WINDOWS = {"PT1M", "PT5M", "PT15M", "PT30M", "PT1H", "PT6H", "PT12H", "P1D"}
@@ -144,6 +156,17 @@ class MetricAlertWatch(_Scoped):
     split: str | None = None
     window: str | None = None
     threshold: Conversion = Field(default_factory=Conversion)
+    # Application Insights metrics: judge this service only (dimension `cloud/roleName`).
+    service: ServiceName | None = None
+
+    @model_validator(mode="after")
+    def _role_filter_on_app_insights(self) -> MetricAlertWatch:
+        if self.service is not None and self.namespace.lower() != APP_INSIGHTS_NAMESPACE:
+            raise ValueError(
+                f"service ({self.service}) filters on the role name, a dimension of "
+                f"{APP_INSIGHTS_NAMESPACE} metrics only, not of {self.namespace}"
+            )
+        return self
 
     @field_validator("window")
     @classmethod
@@ -153,9 +176,31 @@ class MetricAlertWatch(_Scoped):
         return value
 
 
+def _check_service_query(query: str, service: str | None) -> None:
+    """`{roleName}` exactly when a service is judged; server tables always name the service."""
+    has_role = ROLE_PLACEHOLDER in query
+    if service is not None and not has_role:
+        raise ValueError(f"service is {service}, but the query does not filter on AppRoleName == {ROLE_PLACEHOLDER}")
+    if service is None and has_role:
+        raise ValueError(f"the query uses {ROLE_PLACEHOLDER}; name the service it judges (service: backend | web)")
+    tables = [t for t in SERVER_TABLES if re.search(rf"\b{t}\b", query)]
+    if tables and service is None:
+        raise ValueError(
+            f"a query over {', '.join(tables)} must judge one service's telemetry: set service "
+            f"and filter with `| where AppRoleName == {ROLE_PLACEHOLDER}`"
+        )
+
+
 class LogAlertWatch(_Scoped):
     kind: Literal["log-alert"]
     query: str
+    # The service whose telemetry the query judges; `{roleName}` in the query is its role name.
+    service: ServiceName | None = None
+
+    @model_validator(mode="after")
+    def _scoped_query(self) -> LogAlertWatch:
+        _check_service_query(self.query, self.service)
+        return self
 
 
 class PostDeployOnlyWatch(_Model):
@@ -181,6 +226,13 @@ class LogsMeasure(_Scoped):
     source: Literal["logs"]
     table: str
     query: str
+    # The service whose telemetry the query judges; `{roleName}` in the query is its role name.
+    service: ServiceName | None = None
+
+    @model_validator(mode="after")
+    def _scoped_query(self) -> LogsMeasure:
+        _check_service_query(self.query, self.service)
+        return self
 
 
 class ProbeMeasure(_Scoped):

@@ -14,6 +14,7 @@ from pulumi.runtime import config as runtime_config
 from pulumi_azure_native import resources
 
 from checks.targets import TargetTable, load_targets
+from checks.telemetry import TelemetryContract
 from infra.components.alerts import Alerts, AlertsArgs
 from infra.components.app_env import AppEnvVar
 from infra.components.cache import Cache, CacheArgs
@@ -165,6 +166,7 @@ def build(loaded: LoadedSettings, targets: TargetTable) -> dict[str, Any]:
                 settings.compute.platform,
                 settings.redis.tier,
                 _watch_scopes(settings, compute, monitoring, cache),
+                telemetry=telemetry_contract(settings),
             ),
             log_scope_id=monitoring.workspace.id,
             location=settings.location,
@@ -189,6 +191,8 @@ def build(loaded: LoadedSettings, targets: TargetTable) -> dict[str, Any]:
             "browserInsightsId": monitoring.browser_insights.id,
             "browserInsightsAppId": monitoring.browser_insights.app_id,
             "actionGroupId": alerts.action_group.id if alerts.action_group else None,
+            # db-query-time's filter on AppDependencies.DependencyType, for the checks' query.
+            "databaseDependencyTypes": list(settings.monitoring.database_dependency_types),
         },
         "network": (
             {
@@ -201,6 +205,14 @@ def build(loaded: LoadedSettings, targets: TargetTable) -> dict[str, Any]:
         ),
         "keyVault": {"id": key_vault.vault.id, "uri": key_vault.uri} if key_vault is not None else None,
     }
+
+
+def telemetry_contract(settings: StackSettings) -> TelemetryContract:
+    """What the alerts judging one service's telemetry filter on (docs/telemetry.md)."""
+    return TelemetryContract(
+        role_names={name: service.role_name for name, service in settings.services.items()},
+        dependency_types=tuple(settings.monitoring.database_dependency_types),
+    )
 
 
 def _private_endpoints(settings: StackSettings, network: Network, cache: Cache, key_vault: KeyVault | None) -> None:

@@ -23,8 +23,12 @@ from checks.targets import (
     TargetTable,
     iso_minutes,
 )
+from checks.telemetry import TelemetryContract, fill, single_line
 
 Level = Literal["warning", "critical"]
+# Application Insights standard metrics split by the role name on this dimension (Learn,
+# supported metrics, microsoft.insights/components: requests/duration "cloud/roleName").
+ROLE_DIMENSION = "cloud/roleName"
 # Azure Monitor severities: 0 critical, 1 error, 2 warning, 3 informational, 4 verbose.
 SEVERITY: dict[Level, int] = {"critical": 1, "warning": 2}
 
@@ -55,6 +59,16 @@ class MetricAlertSpec:
     threshold: float  # in the metric's own unit
     window: str
     frequency: str
+    # The judged service's role name when the watch names a service (Application Insights).
+    role_name: str | None = None
+
+    @property
+    def dimensions(self) -> list[tuple[str, str]]:
+        """Dimension filters (name, value): the scope's own, then the role name's."""
+        filters = [self.scope.dimension] if self.scope.dimension is not None else []
+        if self.role_name is not None:
+            filters.append((ROLE_DIMENSION, self.role_name))
+        return filters
 
     @property
     def table_value(self) -> float:
@@ -75,6 +89,9 @@ class LogAlertSpec:
     threshold: float
     window: str
     frequency: str
+    # The table's query on one line, with the role name and dependency types filled in.
+    query: str
+    role_name: str | None = None
 
     @property
     def severity(self) -> int:
@@ -117,9 +134,18 @@ def _scopes(scopes: dict[str, list[WatchScope]], key: str, target: Target) -> li
 
 
 def watch_plan(
-    table: TargetTable, platform: str, cache_tier: str, scopes: dict[str, list[WatchScope]]
+    table: TargetTable,
+    platform: str,
+    cache_tier: str,
+    scopes: dict[str, list[WatchScope]],
+    *,
+    telemetry: TelemetryContract,
 ) -> list[WatchSpec]:
-    """Every alert (or post-deploy-only entry) the table asks for on this deployed shape."""
+    """Every alert (or post-deploy-only entry) the table asks for on this deployed shape.
+
+    `telemetry` gives the role names and database dependency types the alerts that judge one
+    service's telemetry filter on.
+    """
     specs: list[WatchSpec] = []
     for target in table.targets:
         watches = target.watches_for(platform, cache_tier)
@@ -131,12 +157,19 @@ def watch_plan(
                 continue
             for scope in _scopes(scopes, watch.scope, target):
                 for level in ("warning", "critical"):
-                    specs.append(_spec(target, watch, scope, level))
+                    specs.append(_spec(target, watch, scope, level, telemetry))
     return specs
 
 
-def _spec(target: Target, watch: MetricAlertWatch | LogAlertWatch, scope: WatchScope, level: Level) -> WatchSpec:
+def _spec(
+    target: Target,
+    watch: MetricAlertWatch | LogAlertWatch,
+    scope: WatchScope,
+    level: Level,
+    telemetry: TelemetryContract,
+) -> WatchSpec:
     value = target.target if level == "warning" else target.critical
+    role_name = telemetry.role_name(watch.service) if watch.service is not None else None
     if isinstance(watch, MetricAlertWatch):
         window = watch.window or target.window
         conversion = watch.threshold
@@ -149,6 +182,7 @@ def _spec(target: Target, watch: MetricAlertWatch | LogAlertWatch, scope: WatchS
             threshold=round(conversion.metric_threshold(value, scope.limit(conversion.limit)), 6),
             window=window,
             frequency=_frequency(target, window),
+            role_name=role_name,
         )
     return LogAlertSpec(
         target=target,
@@ -159,4 +193,7 @@ def _spec(target: Target, watch: MetricAlertWatch | LogAlertWatch, scope: WatchS
         threshold=value,
         window=target.window,
         frequency=_frequency(target, target.window),
+        # Whitespace is normalised before the values go in, so a value keeps its spaces.
+        query=fill(single_line(watch.query), telemetry.values(watch.service)),
+        role_name=role_name,
     )

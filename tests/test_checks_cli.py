@@ -322,7 +322,8 @@ def test_azure_source_through_the_cli_with_the_azure_cli_credential(tmp_path: Pa
                 "requests": {"cpu": requests[0], "memoryInGB": requests[1]},
                 "limits": {"cpu": limits[0], "memoryInGB": limits[1]},
             }
-            return {"name": name, "properties": {"resources": sizes}}
+            env = [{"name": "OTEL_SERVICE_NAME", "value": name}]  # the role name the outputs give
+            return {"name": name, "properties": {"resources": sizes, "environmentVariables": env}}
 
         fake.resource(
             group, {"containers": [container("backend", (1.5, 3), (2, 4)), container("web", (0.5, 1), (1, 2))]}

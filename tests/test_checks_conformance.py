@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from checks.clouds import cloud_profile
 from checks.conformance import ArmReader, conformance_rows, parse_memory_gib, resource_type
 from checks.model import ConformanceRow
-from checks.outputs import StackOutputs, read_outputs_file
+from checks.outputs import StackOutputs, parse_outputs, read_outputs_file
 from checks.sources.azure import AzureAccess
 from tests.fixtures.checks.fake_azure import FakeAzure, FakeCredential, Fault
 
@@ -42,17 +43,28 @@ def outputs(name: str) -> StackOutputs:
     return read_outputs_file(FIXTURES / f"outputs-{name}.json")
 
 
-def container(name: str, requests: tuple[float, float], limits: tuple[float, float] | None) -> dict[str, Any]:
+def container(
+    name: str, requests: tuple[float, float], limits: tuple[float, float] | None, role: str | None = ""
+) -> dict[str, Any]:
+    """A container group's container as ARM returns it; `role` "" means its own name, None unset."""
     resources: dict[str, Any] = {"requests": {"cpu": requests[0], "memoryInGB": requests[1]}}
     if limits is not None:
         resources["limits"] = {"cpu": limits[0], "memoryInGB": limits[1]}
-    return {"name": name, "properties": {"image": f"{name}:1", "resources": resources}}
+    env = [{"name": "APPLICATIONINSIGHTS_CONNECTION_STRING"}]  # secure: ARM returns no value
+    if role is not None:
+        env.append({"name": "OTEL_SERVICE_NAME", "value": role or name})
+    return {"name": name, "properties": {"image": f"{name}:1", "resources": resources, "environmentVariables": env}}
 
 
-def container_app(cpu: float, memory: str, scale: dict[str, Any], name: str) -> dict[str, Any]:
+def container_app(cpu: float, memory: str, scale: dict[str, Any], name: str, role: str | None = "") -> dict[str, Any]:
+    env = [{"name": "APPLICATIONINSIGHTS_CONNECTION_STRING", "secretRef": "appinsights-connection-string"}]
+    if role is not None:
+        env.append({"name": "OTEL_SERVICE_NAME", "value": role or name})
     return {
         "template": {
-            "containers": [{"name": name, "image": f"{name}:1", "resources": {"cpu": cpu, "memory": memory}}],
+            "containers": [
+                {"name": name, "image": f"{name}:1", "resources": {"cpu": cpu, "memory": memory}, "env": env}
+            ],
             "scale": scale,
         }
     }
@@ -151,3 +163,40 @@ def test_no_credential_turns_every_row_into_no_data_with_the_reason(fake: FakeAz
     rows = conformance_rows(outputs("dev"), reader(fake, Refusing()))
     assert {r.verdict for r in rows} == {"NO_DATA"}
     assert all("authentication failed" in (r.reason or "") for r in rows)
+
+
+def test_a_container_without_its_role_name_fails_naming_the_variable(fake: FakeAzure) -> None:
+    stack = outputs("dev")
+    group = stack.services["backend"].resource_ids[0]
+    fake.resource(
+        group,
+        {"containers": [container("backend", (1.5, 3), (2, 4), role=None), container("web", (0.5, 1), (1, 2), "api")]},
+    )
+    fake.resource(stack.cache.database_id or "", {"evictionPolicy": "AllKeysLRU"})
+    rows = by_check(conformance_rows(stack, reader(fake)))
+    backend = rows["backend: container backend role name (OTEL_SERVICE_NAME)"]
+    web = rows["web: container web role name (OTEL_SERVICE_NAME)"]
+    assert (backend.verdict, backend.declared, backend.live) == ("FAIL", "backend", "not set")
+    assert (web.verdict, web.declared, web.live) == ("FAIL", "web", "api")
+
+
+def test_container_apps_role_names_are_read_from_the_apps_env(fake: FakeAzure) -> None:
+    stack = outputs("staging")
+    backend, web = stack.services["backend"], stack.services["web"]
+    fake.resource(backend.resource_ids[0], container_app(2, "4Gi", SCALE, "backend"))
+    fake.resource(web.resource_ids[0], container_app(1, "2Gi", SCALE, "web", role="frontend"))
+    rows = by_check(conformance_rows(stack, reader(fake)))
+    assert rows["backend: container backend role name (OTEL_SERVICE_NAME)"].verdict == "PASS"
+    assert rows["web: container web role name (OTEL_SERVICE_NAME)"].live == "frontend"
+    assert rows["web: container web role name (OTEL_SERVICE_NAME)"].verdict == "FAIL"
+
+
+def test_outputs_without_role_names_add_no_role_rows(fake: FakeAzure) -> None:
+    data = json.loads((FIXTURES / "outputs-dev.json").read_text())
+    for service in data["services"].values():
+        del service["roleName"]
+    stack = parse_outputs(data)
+    group = stack.services["backend"].resource_ids[0]
+    fake.resource(group, {"containers": [container("backend", (1.5, 3), (2, 4)), container("web", (0.5, 1), (1, 2))]})
+    rows = conformance_rows(stack, reader(fake))
+    assert not [row for row in rows if "role name" in row.check]

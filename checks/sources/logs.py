@@ -8,6 +8,13 @@ instants) and returns one row with a `value` column and a `samples` column: for 
 table weights `DurationMs` by `ItemCount` (sampling), so the mean is the mean of what was
 really served. A null or non-finite value, or no samples, is NO_DATA; a partial result is
 used and its error is shown; a failed query turns only its own row into NO_DATA.
+
+A query that judges one service's telemetry (`service` in the table) is scoped to that
+service's role name (`{roleName}`) and, for database time, to the stack's dependency types
+(`{dependencyTypes}`), both read from the stack outputs and filled as escaped KQL literals
+(`checks.telemetry`). When such a query finds nothing, the reason names the part of the
+telemetry contract (docs/telemetry.md) the app may be missing; when the outputs lack a value
+the query needs, the row is NO_DATA without a query, rather than one averaging every app.
 """
 
 from __future__ import annotations
@@ -23,13 +30,29 @@ from checks.model import Evidence, Window, measured, no_data
 from checks.outputs import StackOutputs
 from checks.sources.azure import AzureAccess, describe_error
 from checks.targets import LogsMeasure
+from checks.telemetry import (
+    DEPENDENCY_TYPES_PLACEHOLDER,
+    TelemetryContract,
+    TelemetryContractError,
+    fill,
+    missing_telemetry_reason,
+)
 
 SOURCE = "azure-logs"
 
 
-def render_query(template: str, window: Window) -> str:
-    """The table's KQL with its window placeholders filled (plain replacement: KQL uses braces)."""
-    return template.replace("{start}", utc_iso(window.start)).replace("{end}", utc_iso(window.end))
+def render_query(
+    template: str, window: Window, telemetry: TelemetryContract | None = None, service: str | None = None
+) -> str:
+    """The table's KQL with its window and telemetry placeholders filled, in one pass.
+
+    Only the known placeholders are replaced (KQL itself uses braces); a missing value raises
+    `TelemetryContractError`.
+    """
+    values = {"start": utc_iso(window.start), "end": utc_iso(window.end)}
+    if telemetry is not None:
+        values.update(telemetry.values(service))
+    return fill(template, values)
 
 
 def _number(value: Any) -> float | None:
@@ -43,7 +66,11 @@ def _number(value: Any) -> float | None:
 
 
 def read_value(result: Any) -> tuple[float | None, int, str | None]:
-    """(value, samples, problem) from a query result's first table: columns `value`, `samples`."""
+    """(value, samples, problem) from a query result's first table: columns `value`, `samples`.
+
+    `problem` names a malformed result; an empty one (no rows, a null value) has none: the
+    caller says what is missing.
+    """
     tables = getattr(result, "tables", None) or getattr(result, "partial_data", None) or []
     if not tables:
         return None, 0, "the query returned no table"
@@ -52,13 +79,11 @@ def read_value(result: Any) -> tuple[float | None, int, str | None]:
     if "value" not in columns:
         return None, 0, f"the query's result has no 'value' column (columns: {columns})"
     if not table.rows:
-        return None, 0, "the query returned no rows (no data in the window)"
+        return None, 0, None
     row = list(table.rows[0])
     value = _number(row[columns.index("value")])
     samples_raw = _number(row[columns.index("samples")]) if "samples" in columns else None
     samples = int(samples_raw) if samples_raw is not None else (1 if value is not None else 0)
-    if value is None:
-        return None, samples, "the query's value was null (no data in the window)"
     return value, samples, None
 
 
@@ -84,15 +109,48 @@ class LogsSource:
         return {job.key: [row] for job, row in zip(jobs, results, strict=True)}
 
     def _query(self, job: Job, workspace: str) -> dict[str, Any]:
-        measure = job.measure
-        assert isinstance(measure, LogsMeasure)
-        return {
-            "api": "query_workspace",
-            "workspace": workspace,
-            "table": measure.table,
-            "kql": render_query(measure.query, self.window),
-            "timespan": f"{utc_iso(self.window.start)}/{utc_iso(self.window.end)}",
-        }
+        measure = self._measure(job)
+        try:
+            kql: str | None = render_query(measure.query, self.window, self.outputs.telemetry, measure.service)
+        except TelemetryContractError:
+            kql = None  # reported by `_contract_gap`
+        query: dict[str, Any] = {"api": "query_workspace", "workspace": workspace, "table": measure.table}
+        if measure.service is not None:
+            query["service"] = measure.service
+        if kql is not None:
+            query["kql"] = kql
+        query["timespan"] = f"{utc_iso(self.window.start)}/{utc_iso(self.window.end)}"
+        return query
+
+    @staticmethod
+    def _measure(job: Job) -> LogsMeasure:
+        assert isinstance(job.measure, LogsMeasure)
+        return job.measure
+
+    def _contract_gap(self, job: Job) -> str | None:
+        """What the stack outputs lack for this query to judge its service alone, if anything."""
+        measure = self._measure(job)
+        missing = []
+        if measure.service is not None:
+            service = self.outputs.services.get(measure.service)
+            if service is None or not service.role_name:
+                missing.append(f"services.{measure.service}.roleName")
+        if DEPENDENCY_TYPES_PLACEHOLDER in measure.query and not self.outputs.monitoring.database_dependency_types:
+            missing.append("monitoring.databaseDependencyTypes")
+        if not missing:
+            return None
+        return (
+            f"the stack outputs lack {' and '.join(missing)}, which the {measure.table} query filters on "
+            "(outputs of a stack deployed before the telemetry contract, docs/telemetry.md): "
+            "redeploy with this program, or add them to the outputs file; "
+            "not queried, since the query would average every app's telemetry"
+        )
+
+    def _empty_reason(self, job: Job) -> str:
+        measure = self._measure(job)
+        telemetry = self.outputs.telemetry
+        role = telemetry.role_names.get(measure.service) if measure.service is not None else None
+        return missing_telemetry_reason(measure.table, measure.service, role, telemetry.dependency_types, measure.query)
 
     def _no_data(self, job: Job, workspace: str, reason: str) -> Evidence:
         return no_data(
@@ -107,6 +165,9 @@ class LogsSource:
 
     def _run(self, client: Any, workspace: str, job: Job) -> Evidence:
         query = self._query(job, workspace)
+        gap = self._contract_gap(job)
+        if gap is not None or "kql" not in query:
+            return self._no_data(job, workspace, gap or "the query's placeholders could not be filled")
         started = time.perf_counter()
         try:
             result = client.query_workspace(
@@ -133,6 +194,6 @@ class LogsSource:
             thresholds=job.thresholds,
             value=value,
             samples=samples,
-            no_data_reason=problem or "no samples in the window",
+            no_data_reason=problem or self._empty_reason(job),
             note=note,
         )

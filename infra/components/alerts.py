@@ -102,10 +102,10 @@ class Alerts(pulumi.ComponentResource):
         actions: list[monitor.MetricAlertActionArgs] | None,
     ) -> monitor.MetricAlert:
         qualifier = f"{spec.target.id}-{spec.level}-{spec.scope.label}"
-        dimensions = None
-        if spec.scope.dimension is not None:
-            dimension, value = spec.scope.dimension
-            dimensions = [monitor.MetricDimensionArgs(name=dimension, operator="Include", values=[value])]
+        dimensions = [
+            monitor.MetricDimensionArgs(name=dimension, operator="Include", values=[value])
+            for dimension, value in spec.dimensions
+        ] or None
         return monitor.MetricAlert(
             f"{name}-{qualifier}",
             rule_name=args.naming.name("metric_alert", qualifier),
@@ -159,7 +159,7 @@ class Alerts(pulumi.ComponentResource):
             criteria=monitor.ScheduledQueryRuleCriteriaArgs(
                 all_of=[
                     monitor.ConditionArgs(
-                        query=" ".join(spec.watch.query.split()),
+                        query=spec.query,
                         time_aggregation="Average",
                         metric_measure_column="value",
                         operator=spec.operator,

@@ -36,17 +36,33 @@ def kebab(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", spaced.lower()).strip("-")
 
 
+ROLE_NAME_VARIABLE = "OTEL_SERVICE_NAME"
+
+
+def role_env(service: ServiceSettings) -> AppEnvVar:
+    """The app's role name in Application Insights, as OpenTelemetry's `service.name`.
+
+    The Azure Monitor OpenTelemetry distro (which applicationinsights 3.x runs on) reads it
+    with OpenTelemetry's env detector (Azure/azure-sdk-for-js,
+    sdk/monitor/monitor-opentelemetry/src/shared/config.ts, `_setDefaultResource`;
+    open-telemetry/opentelemetry-js, packages/opentelemetry-resources/src/detectors/EnvDetector.ts)
+    and the exporter writes it to cloud_RoleName (sdk/monitor/monitor-opentelemetry-exporter/
+    src/utils/common.ts, `getCloudRole`). The alerts and checks filter on it: docs/telemetry.md.
+    """
+    return AppEnvVar(ROLE_NAME_VARIABLE, service.role_name)
+
+
 def service_env(
     service: ServiceSettings,
     secret_values: dict[str, SecretStr],
     key_vault_urls: dict[str, pulumi.Input[str]] | None = None,
 ) -> list[AppEnvVar]:
-    """A service's own variables from settings: plain `env`, and `secrets` from secret config.
+    """A service's own variables from settings: its role name, plain `env`, and `secrets`.
 
     With `key_vault_urls` (config key -> Key Vault secret URI) a secret carries only the
     reference; the value lives in the vault.
     """
-    variables = [AppEnvVar(name, value) for name, value in sorted(service.env.items())]
+    variables = [role_env(service)] + [AppEnvVar(name, value) for name, value in sorted(service.env.items())]
     for env_name, config_key in sorted(service.secrets.items()):
         if key_vault_urls is not None:
             variables.append(

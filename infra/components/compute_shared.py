@@ -62,6 +62,8 @@ class ServiceDeployment:
             "kind": self.kind,
             "resourceIds": self.resource_ids,
             "containerName": self.name,
+            # Its telemetry's AppRoleName (OTEL_SERVICE_NAME): the checks' log queries filter on it.
+            "roleName": self.settings.role_name,
             "fqdn": self.fqdn,
             "url": self.url,
             "healthPath": self.settings.health_path,
@@ -76,9 +78,11 @@ class ServiceDeployment:
 def identity_env(args: ComputeArgs, service: str) -> list[AppEnvVar]:
     """Variables that make Azure SDKs in the container use the service's user-assigned identity.
 
-    AZURE_CLIENT_ID selects it for `DefaultAzureCredential` (cache, Key Vault); the
-    authentication string makes Application Insights SDKs ingest with Entra ID, which the
-    component requires (its local authentication is off).
+    AZURE_CLIENT_ID selects it for `DefaultAzureCredential` (cache, Key Vault) and for the
+    credential the app's telemetry code builds. The authentication string names it to the
+    Application Insights agents and SDKs that read it; the Node.js SDKs, in code, do not: the
+    app passes a credential itself, since the component's local authentication is off
+    (docs/telemetry.md).
     """
     client_id = args.identities.by_service[service].client_id
     return [

@@ -23,6 +23,8 @@ BASE_DEFAULTS: dict[str, Any] = {
     "compute": {"platform": "containerapps"},
     "services": {
         "backend": {
+            # OTEL_SERVICE_NAME: how Application Insights tells the backend's telemetry apart.
+            "roleName": "backend",
             "port": 3001,
             "healthPath": "/health",
             "ingress": "external",
@@ -42,6 +44,7 @@ BASE_DEFAULTS: dict[str, Any] = {
             },
         },
         "web": {
+            "roleName": "web",
             "port": 3000,
             "healthPath": "/health",
             "ingress": "external",

@@ -16,8 +16,10 @@ from __future__ import annotations
 from ipaddress import IPv4Network
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic.alias_generators import to_camel
+
+from checks.telemetry import DEFAULT_DATABASE_DEPENDENCY_TYPES, DEPENDENCY_TYPE_PATTERN, ROLE_NAME_PATTERN
 
 Environment = Literal["dev", "staging", "prod"]
 Platform = Literal["containerapps", "containerinstances"]
@@ -38,6 +40,9 @@ Cpu = Annotated[float, Field(gt=0, le=64)]
 MemoryGb = Annotated[float, Field(gt=0, le=512)]
 TagText = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 TagName = Annotated[str, StringConstraints(pattern=r"^[^<>*%&:\\?/+]{1,512}$")]
+# The app's OpenTelemetry service.name, which Application Insights shows as its role name.
+RoleName = Annotated[str, StringConstraints(pattern=ROLE_NAME_PATTERN)]
+DependencyType = Annotated[str, StringConstraints(pattern=DEPENDENCY_TYPE_PATTERN)]
 
 
 class SettingsModel(BaseModel):
@@ -80,6 +85,9 @@ class ServiceSettings(SettingsModel):
     env: dict[EnvVarName, str] = Field(default_factory=dict)
     # environment variable name -> name of a secret Pulumi config key (fin-agent:<name>)
     secrets: dict[EnvVarName, SecretKeyName] = Field(default_factory=dict)
+    # Sent as OTEL_SERVICE_NAME; Application Insights' cloud_RoleName / AppRoleName. The
+    # defaults (infra.settings.defaults) are the service names: backend, web.
+    role_name: RoleName
 
 
 class Services(SettingsModel):
@@ -192,6 +200,21 @@ class MonitoringSettings(SettingsModel):
     daily_quota_gb: Annotated[float, Field(gt=0)] | None = None
     sampling_percentage: Annotated[float, Field(gt=0, le=100)] = 100
     receivers: Receivers = Field(default_factory=Receivers)
+    # AppDependencies.DependencyType values that are database queries (db-query-time): the
+    # PostgreSQL driver's spelling per SDK. Compared case-insensitively (KQL `in~`).
+    database_dependency_types: Annotated[list[DependencyType], Field(min_length=1, max_length=20)] = Field(
+        default_factory=lambda: list(DEFAULT_DATABASE_DEPENDENCY_TYPES)
+    )
+
+    @field_validator("database_dependency_types")
+    @classmethod
+    def _distinct_types(cls, value: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for item in value:
+            if item.lower() in seen:
+                raise ValueError(f"{item!r} is listed twice (types compare case-insensitively)")
+            seen.add(item.lower())
+        return value
 
 
 class NetworkSettings(SettingsModel):

@@ -56,6 +56,7 @@ def stack_outputs(groups: int) -> dict:
             "backend": {
                 **service,
                 "containerName": "backend",
+                "roleName": "backend",
                 "port": 3001,
                 "requests": {"cpu": 1.5, "memoryGb": 3},
                 "limits": {"cpu": 2, "memoryGb": 4},
@@ -63,6 +64,7 @@ def stack_outputs(groups: int) -> dict:
             "web": {
                 **service,
                 "containerName": "web",
+                "roleName": "web",
                 "port": 3000,
                 "requests": {"cpu": 0.5, "memoryGb": 1},
                 "limits": {"cpu": 1, "memoryGb": 2},
@@ -84,6 +86,7 @@ def stack_outputs(groups: int) -> dict:
             "logAnalyticsCustomerId": "00000000-0000-0000-0000-0000000000aa",
             "appInsightsId": f"{SUBSCRIPTION}/providers/Microsoft.Insights/components/appi-bench",
             "appInsightsAppId": "00000000-0000-0000-0000-0000000000bb",
+            "databaseDependencyTypes": ["postgresql", "postgres", "pg", "SQL"],
         },
     }
 
@@ -111,7 +114,8 @@ def load_fake(fake: FakeAzure, outputs: dict) -> None:
                 "resources": {
                     "requests": {"cpu": req[0], "memoryInGB": req[1]},
                     "limits": {"cpu": lim[0], "memoryInGB": lim[1]},
-                }
+                },
+                "environmentVariables": [{"name": "OTEL_SERVICE_NAME", "value": name}],
             },
         }
         fake.resource(rid, {"containers": [container("backend", (1.5, 3), (2, 4)), container("web", (0.5, 1), (1, 2))]})

@@ -36,6 +36,7 @@ def check(settings: StackSettings) -> list[Problem]:
             problems.append(
                 Problem(f"tags.{tag}", "is a standard tag set by the program; set it through its own setting")
             )
+    problems += _role_name_problems(settings)
     for service_name, service in settings.services.items():
         for env_name in service.env:
             if SECRET_LOOKING_NAME.search(env_name):
@@ -52,6 +53,52 @@ def check(settings: StackSettings) -> list[Problem]:
                     Problem(
                         f"services.{service_name}.env.{env_name}",
                         "is also listed under secrets; a variable comes from one place only",
+                    )
+                )
+    return problems
+
+
+def _role_name_problems(settings: StackSettings) -> list[Problem]:
+    """Role names tell the services' telemetry apart: distinct, and set only by `roleName`."""
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    for service_name, service in settings.services.items():
+        other = seen.setdefault(service.role_name, service_name)
+        if other != service_name:
+            problems.append(
+                Problem(
+                    f"services.{service_name}.roleName",
+                    f"is also {other}'s role name; the alerts and checks could not tell their telemetry apart",
+                    service.role_name,
+                )
+            )
+        # Metric alert templates use "*" for "every value" of a dimension (Learn's metric
+        # alert samples; not confirmed in the REST spec here): never a role name.
+        if service.role_name == "*":
+            problems.append(
+                Problem(
+                    f"services.{service_name}.roleName",
+                    "'*' is the metric alerts' wildcard (every role): the api-latency alert would average all apps",
+                    service.role_name,
+                )
+            )
+        if "OTEL_SERVICE_NAME" in service.env or "OTEL_SERVICE_NAME" in service.secrets:
+            problems.append(
+                Problem(
+                    f"services.{service_name}.env.OTEL_SERVICE_NAME",
+                    f"is set by the program from services.{service_name}.roleName; set the role name there",
+                )
+            )
+        attributes = service.env.get("OTEL_RESOURCE_ATTRIBUTES", "")
+        for key in ("service.name", "service.namespace"):
+            if any(part.split("=", 1)[0].strip() == key for part in attributes.split(",")):
+                problems.append(
+                    Problem(
+                        f"services.{service_name}.env.OTEL_RESOURCE_ATTRIBUTES",
+                        f"sets {key}, which would change the role name the alerts and checks filter on "
+                        f"(the exporter reports '<service.namespace>.<service.name>'); use "
+                        f"services.{service_name}.roleName",
+                        attributes,
                     )
                 )
     return problems
