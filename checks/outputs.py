@@ -89,6 +89,14 @@ class MonitoringOut(_Out):
     action_group_id: str | None = None
 
 
+class WorkbookOut(_Out):
+    """The stack's Azure Monitor workbook (charts of every target): its id and portal link."""
+
+    id: str
+    name: str
+    url: str
+
+
 class StackOutputs(_Out):
     contract_version: int
     project: str
@@ -100,6 +108,8 @@ class StackOutputs(_Out):
     services: dict[str, ServiceOut]
     cache: CacheOut
     monitoring: MonitoringOut
+    # Absent on stacks deployed before the workbook existed.
+    workbook: WorkbookOut | None = None
 
     @property
     def subscription_id(self) -> str:

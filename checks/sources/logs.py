@@ -21,15 +21,16 @@ from checks.durations import utc_iso
 from checks.jobs import Job
 from checks.model import Evidence, Window, measured, no_data
 from checks.outputs import StackOutputs
+from checks.queries import kql_for
 from checks.sources.azure import AzureAccess, describe_error
 from checks.targets import LogsMeasure
 
 SOURCE = "azure-logs"
 
 
-def render_query(template: str, window: Window) -> str:
-    """The table's KQL with its window placeholders filled (plain replacement: KQL uses braces)."""
-    return template.replace("{start}", utc_iso(window.start)).replace("{end}", utc_iso(window.end))
+def render_query(measure: LogsMeasure, window: Window) -> str:
+    """The measure's KQL with the window's UTC instants filled in (`checks.queries.kql_for`)."""
+    return kql_for(measure, utc_iso(window.start), utc_iso(window.end))
 
 
 def _number(value: Any) -> float | None:
@@ -90,7 +91,7 @@ class LogsSource:
             "api": "query_workspace",
             "workspace": workspace,
             "table": measure.table,
-            "kql": render_query(measure.query, self.window),
+            "kql": render_query(measure, self.window),
             "timespan": f"{utc_iso(self.window.start)}/{utc_iso(self.window.end)}",
         }
 
