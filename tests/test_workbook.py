@@ -366,3 +366,60 @@ def test_window_tiles_default_to_the_checks_window() -> None:
     assert parameters["Window"]["value"] == {"durationMs": int(timedelta(minutes=15).total_seconds() * 1000)}
     assert parameters["Stack"]["value"] == "prod"
     assert parameters["TimeRange"]["type"] == 4
+
+
+# -- links from the reports, the offline plan ---------------------------------------------------
+
+
+def check_report(fake: FakeAzure, outputs: StackOutputs):
+    from checks.endpoints import Endpoints
+    from checks.runner import CheckOptions, run_check
+
+    profile = cloud_profile("public", arm_endpoint=fake.url, metrics_endpoint=fake.url, logs_endpoint=fake.url)
+    access = AzureAccess(
+        profile, lambda: FakeCredential(), retries=0, client_kwargs={"connection_verify": str(fake.cert)}
+    )
+    options = CheckOptions(source="azure", only=["container-cpu"], conformance=False)
+    return run_check(outputs, load_targets(), Endpoints(), options, access)
+
+
+def test_check_reports_link_to_the_workbook_when_the_outputs_name_one(fake: FakeAzure) -> None:
+    from checks.render import render_html, render_markdown
+
+    outputs = outputs_of(plan("prod"))
+    assert outputs.workbook is not None
+    report = check_report(fake, outputs)
+    assert report.workbook_url == outputs.workbook.url
+    assert f"[Azure Monitor workbook]({outputs.workbook.url})" in render_markdown(report)
+    assert f'<a href="{outputs.workbook.url}">Azure Monitor workbook</a>' in render_html(report)
+
+    without = check_report(fake, outputs.model_copy(update={"workbook": None}))
+    assert without.workbook_url is None
+    assert "workbook" not in render_markdown(without).lower()
+    assert "Azure Monitor workbook" not in render_html(without)
+
+
+def test_plan_markdown_lists_the_workbook_sections() -> None:
+    from infra.plan.render import plan_document, render_markdown
+
+    text = render_markdown(plan_document(plan("dev")))
+    section = text.split("#### Workbook: fin-agent targets (dev)", 1)[1].split("####", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| target")]
+    assert [row.split("|")[1].strip() for row in rows] == [t.id for t in load_targets().targets]
+    assert "metric chart CpuUsage (Average, PT1M, per containerName) on 1 resource(s)" in section
+    assert "metric tiles (containerName=backend)" in section
+    assert "KQL chart AppRequests with target and critical lines" in section
+
+
+def test_plan_json_carries_the_workbook_sections_and_says_when_only_probes_judge(tmp_path: Path) -> None:
+    from infra.plan.render import plan_document
+
+    data = yaml.safe_load(TARGETS_FILE.read_text())
+    page = next(t for t in data["targets"] if t["id"] == "page-load")
+    page["measure"] = [m for m in page["measure"] if m["source"] == "probe"]
+    changed = tmp_path / "targets.yaml"
+    changed.write_text(yaml.safe_dump(data))
+    workbook = plan_document(plan("prod", targets_file=changed))["workbook"]
+    shows = {s["target"]: s["shows"] for s in workbook["sections"]}
+    assert shows["page-load"] == "text: Measured by direct probes only on this stack: page-load on service:web (/)"
+    assert shows["api-latency"].startswith("metric chart ResponseTime (Average, PT1M) on 1 resource(s)")
