@@ -346,7 +346,10 @@ def test_the_portal_link_follows_the_cloud_of_the_region() -> None:
     )
 
 
-@pytest.mark.parametrize("url", ["http://ci.example/report", "https://ci.example/a b", "ftp://x"])
+@pytest.mark.parametrize(
+    "url",
+    ["http://ci.example/report", "https://ci.example/a b", "ftp://x", "https://x.blob.core.windows.net/r?sig=abc"],
+)
 def test_a_report_url_that_is_not_plain_https_is_refused_by_name(url: str) -> None:
     from infra.settings import SettingsError
 
@@ -423,3 +426,15 @@ def test_plan_json_carries_the_workbook_sections_and_says_when_only_probes_judge
     shows = {s["target"]: s["shows"] for s in workbook["sections"]}
     assert shows["page-load"] == "text: Measured by direct probes only on this stack: page-load on service:web (/)"
     assert shows["api-latency"].startswith("metric chart ResponseTime (Average, PT1M) on 1 resource(s)")
+
+
+def test_the_program_builds_the_workbook_without_loading_azure_client_libraries() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, infra.program, infra.workbook; "
+        "print(sorted(m for m in sys.modules if m.startswith(('azure.', 'checks.sources', 'checks.runner'))))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"

@@ -57,7 +57,8 @@ class Workbook(pulumi.ComponentResource):
             source_id=args.source_id,
             version=NOTEBOOK_VERSION,
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            # The name is fixed per stack: a replacement must delete the old workbook first.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         portal = cloud_for_location(args.location).portal
         shown = self.display_name

@@ -193,10 +193,8 @@ class MonitoringSettings(SettingsModel):
     sampling_percentage: Annotated[float, Field(gt=0, le=100)] = 100
     receivers: Receivers = Field(default_factory=Receivers)
     # Where CI publishes the latest `fin-infra check` report (shown as a link in the workbook).
-    # Shown to anyone who can read the workbook: never a URL that carries a token.
-    report_url: (
-        Annotated[str, StringConstraints(pattern=r"^https://[^\s?#]+(?:\?[^\s#]*)?$", max_length=2048)] | None
-    ) = None
+    # Shown to anyone who can read the workbook, so no query string (a SAS token would leak).
+    report_url: Annotated[str, StringConstraints(pattern=r"^https://[^\s?#]+$", max_length=2048)] | None = None
 
 
 class NetworkSettings(SettingsModel):
