@@ -123,9 +123,12 @@ def logs_items(document: dict[str, Any], visualization: str) -> list[dict[str, A
     ]
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_metric_charts_ask_for_exactly_what_the_checks_request(fake: FakeAzure, stack: str) -> None:
-    result = plan(stack)
+CLASSIC = {"redis": {"tier": "classic", "sku": "Standard_C1"}}
+
+
+@pytest.mark.parametrize(("stack", "overrides"), [("dev", None), ("prod", None), ("dev", CLASSIC), ("prod", CLASSIC)])
+def test_metric_charts_ask_for_exactly_what_the_checks_request(fake: FakeAzure, stack: str, overrides) -> None:
+    result = plan(stack, overrides)
     outputs = outputs_of(result)
     run_checks_sources(fake, outputs)
     asked = checks_metric_tuples(fake)
@@ -134,7 +137,8 @@ def test_metric_charts_ask_for_exactly_what_the_checks_request(fake: FakeAzure, 
     platform_namespace = (
         "microsoft.app/containerapps" if stack == "prod" else "microsoft.containerinstance/containergroups"
     )
-    assert platform_namespace in {t[1] for t in asked}
+    cache_namespace = "microsoft.cache/redis" if overrides else "microsoft.cache/redisenterprise"
+    assert {platform_namespace, cache_namespace} <= {t[1] for t in asked}
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
