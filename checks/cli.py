@@ -21,7 +21,7 @@ import click
 
 from checks.cli_options import fail_on_option, outputs_file_option, report_formats_option, targets_option
 from checks.clouds import CLOUDS, cloud_profile
-from checks.durations import parse_duration
+from checks.durations import DEFAULT_CHECK_WINDOW, parse_duration
 from checks.endpoints import Endpoints, EndpointsError, read_endpoints
 from checks.model import EXIT_USAGE, Policy
 from checks.outputs import OutputsError, StackOutputs, parse_outputs, read_outputs_file
@@ -101,7 +101,11 @@ def stack_outputs_from_pulumi(stack: str) -> StackOutputs:
     help="azure: metrics then logs; probe: direct probes only; auto: metrics, logs, then probes per target.",
 )
 @click.option(
-    "--window", default="15m", show_default=True, callback=_duration, help="Evaluation window (15m, 900s, PT15M)."
+    "--window",
+    default=DEFAULT_CHECK_WINDOW,
+    show_default=True,
+    callback=_duration,
+    help="Evaluation window (15m, 900s, PT15M).",
 )
 @click.option("--bake", default="0s", show_default=True, callback=_duration, help="Wait this long before measuring.")
 @report_formats_option

@@ -11,6 +11,9 @@ Sources: the Azure SDKs' audience constants (azure-sdk-for-js `KnownMonitorAudie
 `AzureAuthorityHosts`. The Redis Entra scope outside the public cloud is not documented where
 we could read it (`redis.azure.us` is used by third-party tools; `redis.azure.cn` is by
 analogy): override it in the endpoints file (`redis.entraScope`) if your cloud differs.
+Portals: the `portal` endpoints of the Azure CLI's cloud definitions
+(Azure/azure-cli `src/azure-cli-core/azure/cli/core/cloud.py`). A region names its
+cloud (`usgov*`, `china*`): `cloud_for_location`.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class CloudProfile(BaseModel):
     logs_endpoint: str
     logs_audience: str
     redis_scope: str
+    portal: str  # the Azure portal, for links to resources (the workbook)
 
     def metrics_endpoint_for(self, region: str) -> str:
         return self.metrics_endpoint.replace("{region}", region.lower().replace(" ", ""))
@@ -53,6 +57,7 @@ CLOUDS: dict[str, CloudProfile] = {
         logs_endpoint="https://api.loganalytics.io",
         logs_audience="https://api.loganalytics.io",
         redis_scope="https://redis.azure.com/.default",
+        portal="https://portal.azure.com",
     ),
     "usgov": CloudProfile(
         name="usgov",
@@ -64,6 +69,7 @@ CLOUDS: dict[str, CloudProfile] = {
         logs_endpoint="https://api.loganalytics.us",
         logs_audience="https://api.loganalytics.us",
         redis_scope="https://redis.azure.us/.default",
+        portal="https://portal.azure.us",
     ),
     "china": CloudProfile(
         name="china",
@@ -75,6 +81,7 @@ CLOUDS: dict[str, CloudProfile] = {
         logs_endpoint="https://api.loganalytics.azure.cn",
         logs_audience="https://api.loganalytics.azure.cn",
         redis_scope="https://redis.azure.cn/.default",
+        portal="https://portal.azure.cn",
     ),
 }
 
@@ -83,3 +90,13 @@ def cloud_profile(name: str, **overrides: str | None) -> CloudProfile:
     if name not in CLOUDS:
         raise ValueError(f"unknown cloud {name!r}; known: {sorted(CLOUDS)}")
     return CLOUDS[name].with_overrides(**overrides)
+
+
+def cloud_for_location(location: str) -> CloudProfile:
+    """The cloud an Azure region belongs to: `usgov*` Azure Government, `china*` Azure China."""
+    name = location.lower().replace(" ", "")
+    if name.startswith("usgov") or name.startswith("usdod"):
+        return CLOUDS["usgov"]
+    if name.startswith("china"):
+        return CLOUDS["china"]
+    return CLOUDS["public"]

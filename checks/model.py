@@ -405,6 +405,9 @@ class Report(_Model):
     environment: str | None = None
     platform: str | None = None
     cache_tier: str | None = None
+    # The stack's Azure Monitor workbook (the same queries charted over time), when the
+    # outputs name one.
+    workbook_url: str | None = None
     sources: list[str]
     window: Window
     bake_seconds: float = 0

@@ -96,6 +96,14 @@ class MonitoringOut(_Out):
     database_dependency_types: list[Annotated[str, StringConstraints(pattern=DEPENDENCY_TYPE_PATTERN)]] | None = None
 
 
+class WorkbookOut(_Out):
+    """The stack's Azure Monitor workbook (charts of every target): its id and portal link."""
+
+    id: str
+    name: str
+    url: str
+
+
 class StackOutputs(_Out):
     contract_version: int
     project: str
@@ -107,6 +115,8 @@ class StackOutputs(_Out):
     services: dict[str, ServiceOut]
     cache: CacheOut
     monitoring: MonitoringOut
+    # Absent on stacks deployed before the workbook existed.
+    workbook: WorkbookOut | None = None
 
     @property
     def telemetry(self) -> TelemetryContract:

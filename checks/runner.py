@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from checks.conformance import ArmReader, conformance_rows
-from checks.durations import human_duration
+from checks.durations import DEFAULT_CHECK_WINDOW, human_duration, parse_duration
 from checks.endpoints import Endpoints
 from checks.jobs import SOURCE_LABELS, Job, jobs_for, thresholds_of
 from checks.model import ConformanceRow, Evidence, Policy, Report, TargetResult, Thresholds, Window, decide
@@ -48,7 +48,7 @@ SOURCE_KINDS: dict[str, tuple[str, ...]] = {
 @dataclass
 class CheckOptions:
     source: SourceChoice = "auto"
-    window: timedelta = timedelta(minutes=15)
+    window: timedelta = field(default_factory=lambda: parse_duration(DEFAULT_CHECK_WINDOW))
     bake: timedelta = timedelta(0)
     policy: Policy = field(default_factory=Policy)
     only: list[str] | None = None
@@ -173,6 +173,7 @@ def run_check(
         environment=outputs.environment,
         platform=outputs.platform,
         cache_tier=outputs.cache.tier,
+        workbook_url=outputs.workbook.url if outputs.workbook else None,
         sources=[SOURCE_LABELS[k] for k in kinds],
         window=report_window,
         bake_seconds=options.bake.total_seconds(),

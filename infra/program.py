@@ -31,6 +31,7 @@ from infra.components.identities import (
 from infra.components.key_vault import KeyVault, KeyVaultArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.network import PRIVATE_LINK, Network, NetworkArgs
+from infra.components.workbook import Workbook, WorkbookArgs
 from infra.settings import NAMESPACE, LoadedSettings, RawConfig, StackSettings, load_settings
 from infra.tags import PROJECT, standard_tags
 from infra.watch import WatchScope, watch_plan
@@ -173,7 +174,7 @@ def build(loaded: LoadedSettings, targets: TargetTable) -> dict[str, Any]:
             secret_values=loaded.secrets,
         ),
     )
-    return {
+    outputs: dict[str, Any] = {
         "contractVersion": OUTPUTS_CONTRACT_VERSION,
         "project": PROJECT,
         "stack": loaded.stack,
@@ -205,6 +206,22 @@ def build(loaded: LoadedSettings, targets: TargetTable) -> dict[str, Any]:
         ),
         "keyVault": {"id": key_vault.vault.id, "uri": key_vault.uri} if key_vault is not None else None,
     }
+    workbook = Workbook(
+        "workbook",
+        WorkbookArgs(
+            project=PROJECT,
+            stack=loaded.stack,
+            table=targets,
+            outputs=dict(outputs),
+            source_id=monitoring.app_insights.id,
+            resource_group_name=group.name,
+            location=settings.location,
+            tags=tags,
+            report_url=settings.monitoring.report_url,
+        ),
+    )
+    outputs["workbook"] = workbook.stack_output()
+    return outputs
 
 
 def telemetry_contract(settings: StackSettings) -> TelemetryContract:

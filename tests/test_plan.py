@@ -19,6 +19,7 @@ EXPECTED_TYPES = {
         "azure-native:resources:ResourceGroup",
         "azure-native:operationalinsights:Workspace",
         "azure-native:applicationinsights:Component",
+        "azure-native:applicationinsights:Workbook",
         "azure-native:managedidentity:UserAssignedIdentity",
         "azure-native:authorization:RoleAssignment",
         "azure-native:redisenterprise:RedisEnterprise",

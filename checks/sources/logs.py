@@ -28,13 +28,13 @@ from checks.durations import utc_iso
 from checks.jobs import Job
 from checks.model import Evidence, Window, measured, no_data
 from checks.outputs import StackOutputs
+from checks.queries import kql_for
 from checks.sources.azure import AzureAccess, describe_error
 from checks.targets import LogsMeasure
 from checks.telemetry import (
     DEPENDENCY_TYPES_PLACEHOLDER,
     TelemetryContract,
     TelemetryContractError,
-    fill,
     missing_telemetry_reason,
 )
 
@@ -42,17 +42,10 @@ SOURCE = "azure-logs"
 
 
 def render_query(
-    template: str, window: Window, telemetry: TelemetryContract | None = None, service: str | None = None
+    measure: LogsMeasure, window: Window, telemetry: TelemetryContract | None = None
 ) -> str:
-    """The table's KQL with its window and telemetry placeholders filled, in one pass.
-
-    Only the known placeholders are replaced (KQL itself uses braces); a missing value raises
-    `TelemetryContractError`.
-    """
-    values = {"start": utc_iso(window.start), "end": utc_iso(window.end)}
-    if telemetry is not None:
-        values.update(telemetry.values(service))
-    return fill(template, values)
+    """The measure's KQL for `window`, telemetry placeholders filled (`checks.queries.kql_for`)."""
+    return kql_for(measure, utc_iso(window.start), utc_iso(window.end), telemetry)
 
 
 def _number(value: Any) -> float | None:
@@ -111,7 +104,7 @@ class LogsSource:
     def _query(self, job: Job, workspace: str) -> dict[str, Any]:
         measure = self._measure(job)
         try:
-            kql: str | None = render_query(measure.query, self.window, self.outputs.telemetry, measure.service)
+            kql: str | None = render_query(measure, self.window, self.outputs.telemetry)
         except TelemetryContractError:
             kql = None  # reported by `_contract_gap`
         query: dict[str, Any] = {"api": "query_workspace", "workspace": workspace, "table": measure.table}

@@ -51,6 +51,7 @@ from checks.durations import utc_iso as iso
 from checks.jobs import Job, Subject, service_for_container, subjects_for
 from checks.model import Evidence, Point, Window, measured, no_data
 from checks.outputs import StackOutputs
+from checks.queries import metric_query_for
 from checks.sources.azure import AzureAccess, describe_error
 from checks.targets import MetricsMeasure, iso_minutes
 
@@ -147,13 +148,13 @@ def plan_batches(asks: list[Ask], region: str, window: Window) -> tuple[list[Bat
     """Batch calls for `asks`, and for each ask (by position) the batch that answers it."""
     groups: dict[BatchKey, list[int]] = defaultdict(list)
     for position, ask in enumerate(asks):
-        measure = ask.measure
+        query = metric_query_for(ask.measure)
         key = BatchKey(
             subscription=subscription_of(ask.subject.resource_id).lower(),
             region=region.lower(),
-            namespace=measure.namespace,
-            grain=measure.grain,
-            filter=f"{measure.split} eq '*'" if measure.split else None,
+            namespace=query.namespace,
+            grain=query.grain,
+            filter=query.filter,
         )
         groups[key].append(position)
     batches: list[Batch] = []
@@ -163,10 +164,10 @@ def plan_batches(asks: list[Ask], region: str, window: Window) -> tuple[list[Bat
         aggregations: list[str] = []
         resources: list[str] = []
         for position in positions:
-            measure = asks[position].measure
-            names += [m for m in measure.metrics if m not in names]
-            if measure.aggregation not in aggregations:
-                aggregations.append(measure.aggregation)
+            query = metric_query_for(asks[position].measure)
+            names += [m for m in query.metrics if m not in names]
+            if query.aggregation not in aggregations:
+                aggregations.append(query.aggregation)
             rid = asks[position].subject.resource_id
             if rid.lower() not in (r.lower() for r in resources):
                 resources.append(rid)
@@ -374,12 +375,13 @@ class MetricsSource:
 
     def _query(self, ask: Ask, batch: Batch) -> dict[str, Any]:
         measure = ask.measure
+        asked = metric_query_for(measure)
         query: dict[str, Any] = {
             "api": "metrics:getBatch",
-            "namespace": measure.namespace,
-            "metrics": list(measure.metrics),
-            "aggregation": measure.aggregation,
-            "grain": measure.grain,
+            "namespace": asked.namespace,
+            "metrics": list(asked.metrics),
+            "aggregation": asked.aggregation,
+            "grain": asked.grain,
             "timespan": f"{iso(batch.start)}/{iso(batch.end)}",
         }
         if batch.key.filter:

@@ -44,6 +44,7 @@ ARM_TYPES: dict[str, ArmType] = {
     "azure-native:redis:Redis": ArmType("Microsoft.Cache/redis", "name"),
     "azure-native:operationalinsights:Workspace": ArmType("Microsoft.OperationalInsights/workspaces", "workspaceName"),
     "azure-native:applicationinsights:Component": ArmType("Microsoft.Insights/components", "resourceName"),
+    "azure-native:applicationinsights:Workbook": ArmType("Microsoft.Insights/workbooks", "resourceName"),
     "azure-native:monitor:ActionGroup": ArmType("Microsoft.Insights/actionGroups", "actionGroupName"),
     "azure-native:monitor:MetricAlert": ArmType("Microsoft.Insights/metricAlerts", "ruleName"),
     "azure-native:monitor:ScheduledQueryRule": ArmType("Microsoft.Insights/scheduledQueryRules", "ruleName"),

@@ -20,6 +20,7 @@ from infra.paths import TEMPLATES_DIR
 from infra.plan.runner import PlannedResource, PlanResult
 from infra.plan.summaries import summarize
 from infra.plan.watch_section import watch_rows
+from infra.plan.workbook_section import workbook_rows
 from infra.policy.render import policy_tables
 
 PLAN_SCHEMA_VERSION = 1
@@ -147,6 +148,7 @@ def plan_document(result: PlanResult, extra_sections: dict[str, Any] | None = No
         "resources": [resource_entry(r) for r in result.resources],
         "outputs": outputs,
         "watch": watch_rows(result),
+        "workbook": workbook_rows(result),
     }
     document.update(extra_sections or {})
     return document
@@ -191,6 +193,14 @@ def _extra_table_sections(document: dict[str, Any]) -> list[Table]:
             table.add_column(column)
         for row in watch:
             table.add_row(row["target"], row["how"], row.get("thresholds", ""), row.get("detail", ""))
+        tables.append(table)
+    workbook = document.get("workbook")
+    if workbook:
+        table = Table(title=f"Workbook sections ({workbook['name']})")
+        for column in ("target", "shows"):
+            table.add_column(column)
+        for section in workbook["sections"]:
+            table.add_row(section["target"], section["shows"])
         tables.append(table)
     tables += policy_tables(document.get("policy"))
     return tables

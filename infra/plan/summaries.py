@@ -6,6 +6,7 @@ without a summarizer shows its Azure name only.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -153,6 +154,17 @@ def _workspace(inputs: dict[str, Any]) -> str:
 def _app_insights(inputs: dict[str, Any]) -> str:
     auth = "local auth off" if inputs.get("disableLocalAuth") else "local auth on"
     return f"workspace-based; {auth}; sampling {_num(inputs.get('samplingPercentage', 100))} %"
+
+
+@summarizes("azure-native:applicationinsights:Workbook")
+def _workbook(inputs: dict[str, Any]) -> str:
+    try:
+        items = json.loads(str(inputs.get("serializedData") or "{}")).get("items", [])
+    except json.JSONDecodeError:
+        items = []
+    sections = sum(1 for item in items if item.get("type") == 12)
+    source = str(inputs.get("sourceId") or "?").rsplit("/", 1)[-1]
+    return f"{inputs.get('kind')} workbook '{inputs.get('displayName')}': {sections} target sections; under {source}"
 
 
 def _entra_or_keys(access_keys_on: bool) -> str:
