@@ -13,7 +13,9 @@ GROUP = "azure-native:containerinstance:ContainerGroup"
 ROLE = "azure-native:authorization:RoleAssignment"
 SERVER = "finagent.azurecr.io"
 REGISTRY_ID = "/subscriptions/1/resourceGroups/rg-shared/providers/Microsoft.ContainerRegistry/registries/finagent"
-PULLER_ID = "/subscriptions/1/resourceGroups/rg-shared/providers/Microsoft.ManagedIdentity/userAssignedIdentities/puller"
+PULLER_ID = (
+    "/subscriptions/1/resourceGroups/rg-shared/providers/Microsoft.ManagedIdentity/userAssignedIdentities/puller"
+)
 
 
 def refused(stack: str, overrides: dict) -> list[str]:
@@ -57,7 +59,11 @@ def test_a_subnet_group_pulling_with_a_managed_identity_is_refused_where_azure_d
     overrides = {
         "location": "usgovvirginia",
         "compute.containerInstances": {"network": "subnet"},
-        "network": {"addressSpace": "10.9.0.0/16", "appsSubnet": "10.9.0.0/24", "privateEndpointsSubnet": "10.9.1.0/27"},
+        "network": {
+            "addressSpace": "10.9.0.0/16",
+            "appsSubnet": "10.9.0.0/24",
+            "privateEndpointsSubnet": "10.9.1.0/27",
+        },
     }
     [problem] = refused("dev", overrides)
     assert problem.startswith("fin-agent:compute.registry.resourceId: container groups in a subnet cannot pull")
