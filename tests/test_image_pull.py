@@ -115,3 +115,18 @@ def test_example_values_are_listed_as_notices_and_must_name_a_setting() -> None:
     assert "'platform-oncall@fin-agent.example'" in examples[-1]
     [problem] = refused("dev", {"exampleValues": ["compute.registry.resourceId", "services.backend.imag"]})
     assert problem == "fin-agent:exampleValues[1]: names no setting this stack holds (got 'services.backend.imag')"
+
+
+def test_a_subnet_group_in_public_azure_pulls_with_its_identity_and_is_told_about_outbound() -> None:
+    # Learn lists managed identity with virtual networks as unsupported in Azure Government only.
+    overrides = {
+        "compute.containerInstances": {"network": "subnet"},
+        "network": {
+            "addressSpace": "10.9.0.0/16",
+            "appsSubnet": "10.9.0.0/24",
+            "privateEndpointsSubnet": "10.9.1.0/27",
+        },
+    }
+    loaded = load_settings(raw_config("dev", overrides), "dev", allow_missing_secrets=True)
+    assert loaded.settings.compute.registry.pull_path == "acr-pull"
+    assert [n for n in loaded.notices if "NAT gateway" in n]

@@ -259,3 +259,37 @@ def test_the_pack_refuses_a_plan_without_its_grants_like_the_offline_run() -> No
     assert sorted((d.policyName, d.urn, d.message) for d in response.diagnostics) == expected
     mandatory = {d.policyName for d in response.diagnostics if d.enforcementLevel == proto.MANDATORY}
     assert mandatory == {"key-vault-grant", "image-pull-grant"}
+
+
+def _as_in_a_new_stacks_preview(resources):
+    """The planned resources as a preview of a new stack sees them: every id, principal id and
+    Key Vault URI Azure has not created yet is the engine's unknown placeholder."""
+    created = {r.resource_id for r in resources if r.resource_id}
+    created |= {str(r.state.get(k)) for r in resources for k in ("principalId", "clientId") if r.state.get(k)}
+
+    def hide(value):
+        if isinstance(value, dict):
+            return {k: hide(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [hide(v) for v in value]
+        if isinstance(value, str) and (value in created or ".vault.azure.net/" in value):
+            return UNKNOWN_STRING
+        return value
+
+    return [dataclasses.replace(r, inputs=hide(r.inputs)) for r in resources]
+
+
+def test_the_preconditions_decide_from_dependencies_when_ids_are_unknown() -> None:
+    result = plan("prod")
+    unknown = _as_in_a_new_stacks_preview(result.resources)
+    hidden = next(r for r in unknown if r.name == "secrets-user-backend")
+    assert hidden.inputs["principalId"] == UNKNOWN_STRING
+    broken = [r for r in unknown if r.name != "secrets-user-backend"]
+    with pack_server("prod", config=_stack_config("prod")) as stub:
+        clean = analyze_stack(stub, unknown)
+        failing = analyze_stack(stub, broken)
+    assert not [d for d in clean.diagnostics if d.enforcementLevel == proto.MANDATORY]
+    assert [
+        (d.policyName, d.urn.rsplit("::", 1)[-1]) for d in failing.diagnostics if d.policyName != "zone-spread"
+    ] == [("key-vault-grant", "compute-backend")]
+    assert "holds no Key Vault Secrets User on that vault" in failing.diagnostics[0].message

@@ -126,10 +126,11 @@ def referenced_vaults(view: StackView, app: StackResource) -> list[tuple[StackRe
     secrets_in_stack = view.through(app, "configuration", KEY_VAULT_SECRET)
     vaults = view.of_type(KEY_VAULT)
     for index, secret in enumerate(entries(app.props, "configuration.secrets")):
-        url = field_of(secret, "keyVaultUrl", f"configuration.secrets[{index}]")
+        # Read raw: during a preview of a new stack both are unknown, and the dependencies decide.
+        url = secret.get("keyVaultUrl") if isinstance(secret, dict) else None
         if url is None:
             continue
-        identity = field_of(secret, "identity", f"configuration.secrets[{index}]")
+        identity = secret.get("identity")
         if isinstance(url, str):
             name = url.split("//", 1)[-1].split(".", 1)[0].lower()
             vault = next((v for v in vaults if str(v.props.get("vaultName", "")).lower() == name), None)
