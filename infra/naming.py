@@ -6,6 +6,10 @@ runs, and a six-character token (a hash of project, stack and location, or the s
 staying stable across deployments. Every kind's Azure length and character rules are checked
 here so a bad name fails before `pulumi up`, not in the middle of it.
 
+Names never contain `--`: Azure Managed Redis refuses consecutive hyphens in a cluster name, and
+Container Apps in an app name (Learn, "Naming rules and restrictions for Azure resources"), so a
+qualifier's runs of hyphens are collapsed and its edge hyphens dropped before joining.
+
 Abbreviations: learn.microsoft.com/azure/cloud-adoption-framework/ready/azure-best-practices/
 resource-abbreviations.
 """
@@ -72,10 +76,13 @@ class Naming:
         """`{abbr}-finagent[-{qualifier}]-{env}-{token}`, checked against Azure's rules for `kind`."""
         rule = NAME_RULES[kind]
         parts = [rule.abbreviation, WORKLOAD]
-        if qualifier:
-            parts.append(qualifier)
+        cleaned = re.sub(r"-{2,}", "-", qualifier or "").strip("-")
+        if cleaned:
+            parts.append(cleaned)
         parts += [self.environment_code, self.token]
         name = "-".join(parts)
+        if "--" in name:
+            raise InvalidNameError(f"{kind} name '{name}' has consecutive hyphens, which Azure refuses")
         if len(name) > rule.max_length:
             raise InvalidNameError(f"{kind} name '{name}' is longer than Azure's {rule.max_length} characters")
         if not re.match(rule.pattern, name):

@@ -30,7 +30,7 @@ from infra.components.identities import (
 )
 from infra.components.key_vault import KeyVault, KeyVaultArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
-from infra.components.network import PRIVATE_LINK, Network, NetworkArgs
+from infra.components.network import PRIVATE_LINK, Network, NetworkArgs, PrivatePath
 from infra.components.workbook import Workbook, WorkbookArgs
 from infra.settings import NAMESPACE, LoadedSettings, RawConfig, StackSettings, load_settings
 from infra.tags import PROJECT, standard_tags
@@ -119,8 +119,7 @@ def build(loaded: LoadedSettings, targets: TargetTable) -> dict[str, Any]:
         if settings.key_vault is not None
         else None
     )
-    if network is not None:
-        _private_endpoints(settings, network, cache, key_vault)
+    private_paths = _private_endpoints(settings, network, cache, key_vault) if network is not None else []
     grants = _grants(settings, identities, monitoring, cache, key_vault)
     compute_args = ComputeArgs(
         settings=settings,
@@ -145,7 +144,8 @@ def build(loaded: LoadedSettings, targets: TargetTable) -> dict[str, Any]:
                 )
             ]
         },
-        depends_on=grants,
+        # Every grant an identity needs at start, and every private path the apps read through.
+        depends_on=[*grants, *(resource for path in private_paths for resource in path.resources)],
         apps_subnet_id=network.apps_subnet_id if network is not None else None,
         key_vault_urls=key_vault.secret_urls if key_vault is not None else None,
     )
@@ -232,14 +232,18 @@ def telemetry_contract(settings: StackSettings) -> TelemetryContract:
     )
 
 
-def _private_endpoints(settings: StackSettings, network: Network, cache: Cache, key_vault: KeyVault | None) -> None:
+def _private_endpoints(
+    settings: StackSettings, network: Network, cache: Cache, key_vault: KeyVault | None
+) -> list[PrivatePath]:
     """Private endpoints (and their DNS) for what the settings keep off the internet."""
+    paths = []
     if not settings.redis.public_network_access:
         group_id, zone = PRIVATE_LINK["managed-redis" if cache.tier == "managed" else "classic-redis"]
-        network.private_endpoint("cache", target_id=cache.resource_id, group_id=group_id, zone_name=zone)
+        paths.append(network.private_endpoint("cache", target_id=cache.resource_id, group_id=group_id, zone_name=zone))
     if key_vault is not None and settings.key_vault is not None and not settings.key_vault.public_network_access:
         group_id, zone = PRIVATE_LINK["key-vault"]
-        network.private_endpoint("kv", target_id=key_vault.vault.id, group_id=group_id, zone_name=zone)
+        paths.append(network.private_endpoint("kv", target_id=key_vault.vault.id, group_id=group_id, zone_name=zone))
+    return paths
 
 
 def _grants(

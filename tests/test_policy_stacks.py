@@ -13,6 +13,7 @@ from infra.cli import main
 from infra.paths import REPO_ROOT
 from infra.plan.runner import plan_stack
 from infra.policy.evaluate import evaluate_plan
+from infra.policy.preconditions import STACK_RULES_BY_ID
 from infra.policy.rules import RULES
 from infra.policy.rules.types import (
     APP_INSIGHTS,
@@ -99,7 +100,14 @@ def test_policy_command_formats_and_exit_codes(tmp_path: Path, monkeypatch: pyte
     document = invoke("policy", "prod", "--format", "json", "--pack-config", str(config))
     assert document.exit_code == 0
     assert json.loads(document.stdout)["policy"]["enforcement"] == "mandatory"
-    assert json.loads(config.read_text()) == {rule.id: {"enforcementLevel": "mandatory"} for rule in RULES}
+    pins = json.loads(config.read_text())
+    assert {k: v for k, v in pins.items() if k in {r.id for r in RULES}} == {
+        rule.id: {"enforcementLevel": "mandatory"} for rule in RULES
+    }
+    assert {k: v["enforcementLevel"] for k, v in pins.items() if k in STACK_RULES_BY_ID} == {
+        rule.id: rule.level for rule in STACK_RULES_BY_ID.values()
+    }
+    assert json.loads(document.stdout)["preconditions"]["unmet"] == 0
     markdown = invoke("policy", "dev", "--format", "markdown", "--output", str(tmp_path / "policy.md"))
     assert markdown.exit_code == 0
     assert (tmp_path / "policy.md").read_text().startswith("\n#### Policy")

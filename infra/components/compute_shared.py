@@ -75,6 +75,15 @@ class ServiceDeployment:
         }
 
 
+def pull_identity_id(settings: StackSettings, own_identity_id: pulumi.Input[str]) -> pulumi.Input[str] | None:
+    """The identity the platform pulls images with: the app's own (granted AcrPull by this
+    stack), the pre-granted one the settings name, or None for an anonymous registry."""
+    registry = settings.compute.registry
+    if registry is None or registry.anonymous:
+        return None
+    return registry.identity if registry.identity is not None else own_identity_id
+
+
 def identity_env(args: ComputeArgs, service: str) -> list[AppEnvVar]:
     """Variables that make Azure SDKs in the container use the service's user-assigned identity.
 

@@ -23,7 +23,7 @@ import pulumi
 from pulumi_azure_native import app
 
 from infra.components.app_env import AppEnvVar, service_env
-from infra.components.compute_shared import ComputeArgs, ServiceDeployment, identity_env
+from infra.components.compute_shared import ComputeArgs, ServiceDeployment, identity_env, pull_identity_id
 from infra.settings.model import AutoscaleSettings, ServiceSettings
 
 CONSUMPTION_PROFILE = "Consumption"
@@ -165,6 +165,9 @@ class ContainerAppsCompute(pulumi.ComponentResource):
             for v in variables
         ]
         registry = settings.compute.registry
+        pull_identity = pull_identity_id(settings, identity.id)
+        # A pre-granted pull identity must be assigned to the app as well.
+        assigned = [identity.id] if pull_identity in (None, identity.id) else [identity.id, pull_identity]
         scale = settings.autoscale
         assert scale is not None, "settings give Container Apps an autoscale block"
         container_app = app.ContainerApp(
@@ -174,7 +177,7 @@ class ContainerAppsCompute(pulumi.ComponentResource):
             location=settings.location,
             environment_id=self.environment.id,
             workload_profile_name=self.workload_profile_name,
-            identity=app.ManagedServiceIdentityArgs(type="UserAssigned", user_assigned_identities=[identity.id]),
+            identity=app.ManagedServiceIdentityArgs(type="UserAssigned", user_assigned_identities=assigned),
             configuration=app.ConfigurationArgs(
                 active_revisions_mode="Single",
                 ingress=app.IngressArgs(
@@ -186,7 +189,9 @@ class ContainerAppsCompute(pulumi.ComponentResource):
                 ),
                 secrets=secrets or None,
                 registries=(
-                    [app.RegistryCredentialsArgs(server=registry.server, identity=identity.id)] if registry else None
+                    [app.RegistryCredentialsArgs(server=registry.server, identity=pull_identity)]
+                    if registry is not None and pull_identity is not None
+                    else None
                 ),
             ),
             template=app.TemplateArgs(

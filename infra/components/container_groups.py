@@ -15,7 +15,7 @@ import pulumi
 from pulumi_azure_native import containerinstance
 
 from infra.components.app_env import AppEnvVar, service_env
-from infra.components.compute_shared import ComputeArgs, ServiceDeployment, identity_env
+from infra.components.compute_shared import ComputeArgs, ServiceDeployment, identity_env, pull_identity_id
 from infra.settings.model import ServiceSettings
 
 
@@ -82,7 +82,12 @@ class ContainerGroupsCompute(pulumi.ComponentResource):
             if service.ingress == "external"
         ]
         registry = settings.compute.registry
-        pull_identity = args.identities.by_service["backend"]
+        # The group pulls once for both containers, with the backend's identity (granted AcrPull
+        # by this stack) or the pre-granted identity the settings name; none when anonymous.
+        pull_identity = pull_identity_id(settings, args.identities.by_service["backend"].id)
+        assigned = [identity.id for identity in args.identities.by_service.values()]
+        if registry is not None and registry.identity is not None:
+            assigned.append(registry.identity)
         label_base = (groups_settings.dns_label if groups_settings and groups_settings.dns_label else None) or (
             f"finagent-{args.naming.environment_code}-{args.naming.token}"
         )
@@ -101,11 +106,11 @@ class ContainerGroupsCompute(pulumi.ComponentResource):
                 containers=containers,
                 identity=containerinstance.ContainerGroupIdentityArgs(
                     type="UserAssigned",
-                    user_assigned_identities=[identity.id for identity in args.identities.by_service.values()],
+                    user_assigned_identities=assigned,
                 ),
                 image_registry_credentials=(
-                    [containerinstance.ImageRegistryCredentialArgs(server=registry.server, identity=pull_identity.id)]
-                    if registry
+                    [containerinstance.ImageRegistryCredentialArgs(server=registry.server, identity=pull_identity)]
+                    if registry is not None and pull_identity is not None
                     else None
                 ),
                 ip_address=(

@@ -31,6 +31,25 @@ SUBNET_DELEGATIONS: dict[str, str] = {
 
 
 @dataclass(frozen=True)
+class PrivatePath:
+    """What makes a private endpoint usable from the network: apps must wait for all of it.
+
+    The endpoint, the zone group that keeps its A record in the zone, and the zone's link to
+    the network (without the link the service's host name resolves to its public address,
+    which a private service refuses).
+    """
+
+    endpoint: network.PrivateEndpoint
+    zone_group: network.PrivateDnsZoneGroup
+    zone: privatedns.PrivateZone
+    link: privatedns.VirtualNetworkLink
+
+    @property
+    def resources(self) -> list[pulumi.Resource]:
+        return [self.endpoint, self.zone_group, self.zone, self.link]
+
+
+@dataclass(frozen=True)
 class NetworkArgs:
     settings: NetworkSettings
     platform: Platform
@@ -72,10 +91,10 @@ class Network(pulumi.ComponentResource):
         )
         self.apps_subnet_id = pulumi.Output.concat(self.virtual_network.id, "/subnets/", apps_subnet)
         self.private_endpoints_subnet_id = pulumi.Output.concat(self.virtual_network.id, "/subnets/", endpoints_subnet)
-        self._zones: dict[str, privatedns.PrivateZone] = {}
+        self._zones: dict[str, tuple[privatedns.PrivateZone, privatedns.VirtualNetworkLink]] = {}
         self.register_outputs({"virtualNetworkId": self.virtual_network.id})
 
-    def _zone(self, zone_name: str) -> privatedns.PrivateZone:
+    def _zone(self, zone_name: str) -> tuple[privatedns.PrivateZone, privatedns.VirtualNetworkLink]:
         """The private DNS zone, created once per zone name and linked to the network."""
         if zone_name not in self._zones:
             key = zone_name.replace(".", "-")
@@ -87,7 +106,7 @@ class Network(pulumi.ComponentResource):
                 tags=self._args.tags,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            privatedns.VirtualNetworkLink(
+            link = privatedns.VirtualNetworkLink(
                 f"{self._name}-zone-link-{key}",
                 private_zone_name=zone.name,
                 virtual_network_link_name=self._args.naming.name("virtual_network"),
@@ -98,14 +117,14 @@ class Network(pulumi.ComponentResource):
                 tags=self._args.tags,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            self._zones[zone_name] = zone
+            self._zones[zone_name] = (zone, link)
         return self._zones[zone_name]
 
     def private_endpoint(
         self, label: str, *, target_id: pulumi.Input[str], group_id: str, zone_name: str
-    ) -> network.PrivateEndpoint:
+    ) -> PrivatePath:
         """A private endpoint for `target_id` in the endpoints subnet, registered in `zone_name`."""
-        zone = self._zone(zone_name)
+        zone, link = self._zone(zone_name)
         endpoint_name = self._args.naming.name("private_endpoint", label)
         endpoint = network.PrivateEndpoint(
             f"{self._name}-pep-{label}",
@@ -121,7 +140,7 @@ class Network(pulumi.ComponentResource):
             tags=self._args.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        network.PrivateDnsZoneGroup(
+        zone_group = network.PrivateDnsZoneGroup(
             f"{self._name}-pep-{label}-dns",
             private_dns_zone_group_name="default",
             private_endpoint_name=endpoint.name,
@@ -129,4 +148,4 @@ class Network(pulumi.ComponentResource):
             private_dns_zone_configs=[network.PrivateDnsZoneConfigArgs(name=label, private_dns_zone_id=zone.id)],
             opts=pulumi.ResourceOptions(parent=self),
         )
-        return endpoint
+        return PrivatePath(endpoint, zone_group, zone, link)

@@ -2,7 +2,8 @@
 
 Exit codes: 0 planned; 2 the stack's settings (or stack file, or target table) are invalid,
 and nothing is shown as planned; 3 planned (and shown) but the policy pack found mandatory
-violations (prod), which `pulumi preview --policy-pack` would also refuse.
+violations (prod) or a precondition of a first `pulumi up` is unmet (any stack), which
+`pulumi preview --policy-pack` would also refuse.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from infra.plan.render import RENDERERS, plan_document
 from infra.plan.runner import plan_stack
 from infra.plan.stackfile import StackFileError
 from infra.policy.evaluate import evaluate_plan, policy_section
+from infra.policy.preconditions.evaluate import evaluate_preconditions, preconditions_section
 from infra.settings import SettingsError
 
 EXIT_OK = 0
@@ -46,7 +48,8 @@ def plan(
 
     Runs the Pulumi program under Pulumi's mock engine with the stack file's config: no
     cloud, no credentials, no Pulumi CLI. Secrets are never shown. The policy pack runs over
-    the planned resources; exit code 3 when it finds mandatory violations.
+    the planned resources, and the preconditions over the whole plan; exit code 3 when either
+    finds a mandatory violation.
     """
     try:
         result = plan_stack(stack, stacks_dir=stacks_dir, targets_file=targets_file)
@@ -54,10 +57,12 @@ def plan(
         click.echo(str(error), err=True)
         sys.exit(EXIT_INVALID)
     report = evaluate_plan(result)
-    text = RENDERERS[output_format](plan_document(result, extra_sections={"policy": policy_section(report)}))
+    preconditions = evaluate_preconditions(result)
+    sections = {"policy": policy_section(report), "preconditions": preconditions_section(preconditions)}
+    text = RENDERERS[output_format](plan_document(result, extra_sections=sections))
     if output:
         output.write_text(text, encoding="utf-8")
         click.echo(f"plan of {stack} written to {output}", err=True)
     else:
         click.echo(text, nl=False)
-    sys.exit(EXIT_POLICY if report.mandatory else EXIT_OK)
+    sys.exit(EXIT_POLICY if report.mandatory or preconditions.mandatory else EXIT_OK)

@@ -21,7 +21,7 @@ from infra.plan.runner import PlannedResource, PlanResult
 from infra.plan.summaries import summarize
 from infra.plan.watch_section import watch_rows
 from infra.plan.workbook_section import workbook_rows
-from infra.policy.render import policy_tables
+from infra.policy.render import policy_tables, preconditions_tables
 
 PLAN_SCHEMA_VERSION = 1
 SECRET_MASK = "[secret]"
@@ -203,6 +203,7 @@ def _extra_table_sections(document: dict[str, Any]) -> list[Table]:
             table.add_row(section["target"], section["shows"])
         tables.append(table)
     tables += policy_tables(document.get("policy"))
+    tables += preconditions_tables(document.get("preconditions"))
     return tables
 
 

@@ -31,6 +31,8 @@ class PlannedResource:
     resource_id: str | None = None
     state: dict[str, Any] = field(default_factory=dict)
     depends_on: list[str] = field(default_factory=list)
+    # input name -> URNs its value depends on (what the engine records and a stack policy sees)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def parent_name(self) -> str | None:
@@ -79,6 +81,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 resource_id=registered.id if registered else None,
                 state=dict(registered.state) if registered else {},
                 depends_on=list(request.dependencies),
+                property_dependencies={
+                    key: list(value.urns) for key, value in request.propertyDependencies.items() if value.urns
+                },
             )
         return response
 

@@ -4,6 +4,9 @@
   receives them, plus the stack's context), and how to read properties safely.
 - `rules`: the rules, one module per pillar (security, reliability, performance, operations).
 - `evaluate`: runs the rules over a plan's resources (`fin-infra plan`, `fin-infra policy`).
+- `preconditions`: rules over the whole plan (grants, ordering, private DNS, the metric and
+  diagnostic-category catalogues) that predict a failed first `pulumi up`; mandatory in every
+  stack, run offline and as stack-validation policies in the pack.
 - `pack`: adapts the same rules to `pulumi_policy` for `pulumi preview --policy-pack
   infra/policy/pack`; the pack directory only builds the `PolicyPack` (which blocks).
 

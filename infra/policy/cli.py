@@ -4,8 +4,10 @@ The same rules `pulumi preview --policy-pack infra/policy/pack` runs, over the r
 program declares under Pulumi's mock engine (no cloud, no credentials, no Pulumi CLI).
 Violations are mandatory in prod and advisory in dev and staging.
 
+The preconditions (rules over the whole plan, mandatory in every stack) run too.
+
 Exit codes: 0 no mandatory violation; 2 the stack's settings (or stack file, or target table)
-are invalid; 3 mandatory violations.
+are invalid; 3 mandatory violations or an unmet precondition.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from infra.plan.runner import plan_stack
 from infra.plan.stackfile import StackFileError
 from infra.policy.crossguard import write_pack_config
 from infra.policy.evaluate import evaluate_plan, policy_section
+from infra.policy.preconditions.evaluate import evaluate_preconditions, preconditions_section
 from infra.policy.render import render_policy_markdown, render_policy_table
 from infra.settings import SettingsError
 
@@ -77,7 +80,14 @@ def policy(
         click.echo(str(error), err=True)
         sys.exit(EXIT_INVALID)
     report = evaluate_plan(result)
-    document = {"schemaVersion": 1, "project": "fin-agent", "stack": stack, "policy": policy_section(report)}
+    preconditions = evaluate_preconditions(result)
+    document = {
+        "schemaVersion": 1,
+        "project": "fin-agent",
+        "stack": stack,
+        "policy": policy_section(report),
+        "preconditions": preconditions_section(preconditions),
+    }
     text = RENDERERS[output_format](document)
     if output:
         output.write_text(text, encoding="utf-8")
@@ -88,4 +98,5 @@ def policy(
         write_pack_config(report.environment, pack_config)
         click.echo(f"policy pack config for {report.environment} written to {pack_config}", err=True)
     click.echo(document["policy"]["verdict"], err=True)
-    sys.exit(EXIT_POLICY if report.mandatory else EXIT_OK)
+    click.echo(document["preconditions"]["verdict"], err=True)
+    sys.exit(EXIT_POLICY if report.mandatory or preconditions.mandatory else EXIT_OK)

@@ -14,6 +14,12 @@ mandatory, dev and staging advisory. `fin-infra deploy` also passes a generated
 `--policy-pack-config` (see `pack_config`) that pins the same levels explicitly, and anyone
 may pass their own (e.g. to disable one rule) the usual Pulumi way.
 
+The preconditions (`infra.policy.preconditions`) become `StackValidationPolicy`s: the engine
+sends every resource with its dependencies once the program has registered them all, and each
+precondition runs the same `run` as the offline plan. They are mandatory in every stack
+(advisory for `zone-spread`), whatever the environment; the registry's pull path they need
+comes from the stack's `fin-agent:compute` config.
+
 Building the `PolicyPack` starts a server and blocks, so it happens only in the pack
 directory's `__main__.py`; everything here is importable and tested without it.
 """
@@ -32,7 +38,11 @@ from pulumi_policy.proxy import UnknownValueError
 from checks.targets import TargetTable, load_targets
 from infra.policy.evaluate import PACK_NAME, judge
 from infra.policy.model import Enforcement, Rule, StackContext, Subject, enforcement_for, from_policy_props
+from infra.policy.preconditions import STACK_RULES
+from infra.policy.preconditions.evaluate import run
+from infra.policy.preconditions.model import StackFacts, StackResource, StackRule, StackView, from_planned
 from infra.policy.rules import RULES
+from infra.settings.model import RegistrySettings
 from infra.settings.problems import NAMESPACE
 
 PACK_DIR = Path(__file__).with_name("pack")
@@ -55,6 +65,52 @@ def engine_stack(environ: Mapping[str, str]) -> tuple[str | None, str | None, st
     environment = config.get(f"{NAMESPACE}:environment") or stack
     location = config.get(f"{NAMESPACE}:location")
     return stack, (environment if environment in ENVIRONMENTS else None), location
+
+
+def engine_facts(environ: Mapping[str, str]) -> StackFacts:
+    """What the preconditions need from the stack's settings (the registry's pull path), from its config."""
+    try:
+        config = json.loads(environ.get("PULUMI_CONFIG") or "{}")
+        compute = config.get(f"{NAMESPACE}:compute") if isinstance(config, dict) else None
+        compute = json.loads(compute) if isinstance(compute, str) else compute
+        registry = compute.get("registry") if isinstance(compute, dict) else None
+        return StackFacts(registry=RegistrySettings.model_validate(registry) if registry else None)
+    except (json.JSONDecodeError, ValueError):
+        return StackFacts()  # unreadable settings: every image must then show its own complete pull path
+
+
+def _stack_resource(resource: pulumi_policy.PolicyResource) -> StackResource:
+    return from_planned(
+        resource.resource_type,
+        resource.name,
+        resource.urn,
+        from_policy_props(resource.props),
+        [dependency.urn for dependency in resource.dependencies],
+        {key: [d.urn for d in deps] for key, deps in resource.property_dependencies.items()},
+    )
+
+
+def to_stack_policy(rule: StackRule, facts: StackFacts) -> pulumi_policy.StackValidationPolicy:
+    """A precondition as a stack-validation policy: same `run` as offline, violations per resource."""
+
+    def validate(args: pulumi_policy.StackValidationArgs, report_violation: pulumi_policy.ReportViolation) -> None:
+        view = StackView(_stack_resource(resource) for resource in args.resources)
+        outcome = run(rule, view, facts)
+        if outcome.undecided:
+            raise UnknownValueError("04da6b54-80e4-46f7-96ec-b56ff0331ba9", outcome.undecided.split(" ")[0].split("."))
+        for violation in outcome.violations:
+            report_violation(violation.message, violation.resource.urn)
+
+    level = Enforcement.MANDATORY if rule.level == "mandatory" else Enforcement.ADVISORY
+    return pulumi_policy.StackValidationPolicy(
+        name=rule.id,
+        description=rule.title,
+        validate=validate,
+        enforcement_level=_LEVELS[level],
+        severity=pulumi_policy.Severity(rule.severity.value),
+        tags=["precondition" if rule.level == "mandatory" else "reliability"],
+        remediation_steps=rule.remediation,
+    )
 
 
 def to_policy(rule: Rule, context: StackContext, enforcement: Enforcement) -> pulumi_policy.ResourceValidationPolicy:
@@ -106,9 +162,12 @@ def pack_arguments(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     stack, environment, location = engine_stack(os.environ if environ is None else environ)
     enforcement = enforcement_for(environment)
     described = environment or f"unknown (stack {stack!r}): enforced as prod"
+    stack_policies = [
+        to_stack_policy(rule, engine_facts(os.environ if environ is None else environ)) for rule in STACK_RULES
+    ]
     return {
         "name": PACK_NAME,
-        "policies": policies(environment, location),
+        "policies": [*policies(environment, location), *stack_policies],
         "enforcement_level": _LEVELS[enforcement],
         "description": (
             f"Fin Agent guardrails (security, reliability, performance, operations); environment {described}, "
@@ -122,7 +181,9 @@ def pack_arguments(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
 def pack_config(environment: str) -> dict[str, dict[str, str]]:
     """A `--policy-pack-config` document pinning every rule's level for `environment`."""
     level = enforcement_for(environment).value
-    return {rule.id: {"enforcementLevel": level} for rule in RULES}
+    pins = {rule.id: {"enforcementLevel": level} for rule in RULES}
+    pins.update({rule.id: {"enforcementLevel": rule.level} for rule in STACK_RULES})
+    return pins
 
 
 def write_pack_config(environment: str, path: Path) -> Path:

@@ -49,10 +49,36 @@ def policy_tables(section: dict[str, Any] | None) -> list[Table]:
     return tables
 
 
+def preconditions_tables(section: dict[str, Any] | None) -> list[Table]:
+    """The preconditions with their status, then what is unmet (if anything)."""
+    if not section:
+        return []
+    rules = Table(title=section["verdict"])
+    for column in ("precondition", "level", "status", "must hold"):
+        rules.add_column(column, no_wrap=column != "must hold")
+    for rule in section["rules"]:
+        rules.add_row(rule["id"], rule["level"], rule["status"], rule["title"])
+    tables = [rules]
+    if section["violations"]:
+        unmet = Table(title="Preconditions not met")
+        for column in ("level", "precondition", "resource", "finding", "remediation"):
+            unmet.add_column(column, no_wrap=column in ("level", "precondition"))
+        for violation in section["violations"]:
+            unmet.add_row(
+                violation["level"],
+                violation["precondition"],
+                violation["resource"],
+                violation["message"],
+                violation["remediation"],
+            )
+        tables.append(unmet)
+    return tables
+
+
 def render_policy_table(document: dict[str, Any], width: int = 160) -> str:
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, no_color=True, highlight=False)
-    for table in policy_tables(document["policy"]):
+    for table in policy_tables(document["policy"]) + preconditions_tables(document.get("preconditions")):
         console.print(table)
     return buffer.getvalue()
 
@@ -66,4 +92,7 @@ def render_policy_markdown(document: dict[str, Any]) -> str:
         keep_trailing_newline=True,
     )
     template = environment.get_template("policy.md.j2")
-    return template.render(section=document["policy"])
+    text = template.render(section=document["policy"])
+    if document.get("preconditions"):
+        text += environment.get_template("preconditions.md.j2").render(section=document["preconditions"])
+    return text

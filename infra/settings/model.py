@@ -117,20 +117,49 @@ class ContainerInstancesSettings(SettingsModel):
     dns_label: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$")] | None = None
 
 
+IdentityId = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.ManagedIdentity/userAssignedIdentities/[^/]+$"
+    ),
+]
+RegistryId = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.ContainerRegistry/registries/[^/]+$"
+    ),
+]
+
+
 class RegistrySettings(SettingsModel):
-    """A private registry the apps pull from with their managed identity (e.g. Azure Container Registry)."""
+    """The registry every image comes from, and how the apps may pull from it.
+
+    Exactly one pull path (checked in `infra.settings.rules.registry`):
+    - `resource_id`: the registry's ARM id; the program grants the apps' identities AcrPull on
+      it and the apps wait for the grant;
+    - `identity`: an existing user-assigned identity that already holds AcrPull; the apps run
+      with it as well and pull with it;
+    - `anonymous: true`: the registry allows anonymous pull; no credential is sent.
+    """
 
     server: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$")]
-    # ARM id of the registry: the apps' identities get AcrPull on it. Omit when granted elsewhere.
-    resource_id: (
-        Annotated[
-            str,
-            StringConstraints(
-                pattern=r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.ContainerRegistry/registries/[^/]+$"
-            ),
+    resource_id: RegistryId | None = None
+    identity: IdentityId | None = None
+    anonymous: bool = False
+
+    @property
+    def pull_path(self) -> Literal["acr-pull", "identity", "anonymous"] | None:
+        """The one pull path the settings chose, or None when none or several were chosen."""
+        chosen = [
+            path
+            for path, given in (
+                ("acr-pull", self.resource_id is not None),
+                ("identity", self.identity is not None),
+                ("anonymous", self.anonymous),
+            )
+            if given
         ]
-        | None
-    ) = None
+        return chosen[0] if len(chosen) == 1 else None
 
 
 class ComputeSettings(SettingsModel):
@@ -254,6 +283,11 @@ class StackSettings(SettingsModel):
     monitoring: MonitoringSettings
     network: NetworkSettings | None = None
     key_vault: KeyVaultSettings | None = None
+    # Setting paths (dotted, as in the stack file) whose values are examples a user must
+    # replace before a real deploy; `fin-infra plan` and `pulumi preview` list each.
+    example_values: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]+(\.[A-Za-z0-9]+)*$")]] = Field(
+        default_factory=list
+    )
 
     @property
     def is_prod(self) -> bool:

@@ -111,4 +111,13 @@ def _check_subnets(settings: StackSettings) -> list[Problem]:
 
 
 def notices(settings: StackSettings) -> list[str]:
-    return []
+    groups = settings.compute.container_instances
+    if settings.uses_container_apps or groups is None or groups.network != "subnet":
+        return []
+    # learn.microsoft.com/azure/container-instances/container-instances-virtual-network-concepts
+    # (ms.date 2024-08-29): a NAT gateway is the only supported outbound path from a subnet.
+    return [
+        "compute.containerInstances.network=subnet: container groups in a virtual network reach the internet "
+        "(Supabase, Plaid, public registries) only through a NAT gateway on their subnet, and this stack "
+        "creates none; attach one to the apps subnet before `pulumi up` (see docs/deploying.md)"
+    ]
