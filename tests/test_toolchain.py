@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_VARIABLES = {"UV_PROJECT_ENVIRONMENT", "UV_PROJECT", "UV_FROZEN", "UV_LOCKED", "UV_OFFLINE", "VIRTUAL_ENV"}
 
 
 def find_uv() -> str:
@@ -37,7 +38,8 @@ def find_uv() -> str:
 
 
 def uv(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "VIRTUAL_ENV"))}
+    # the caller's project settings must not leak in (uv's cache location may: it holds the wheels)
+    clean = {k: v for k, v in os.environ.items() if k not in PROJECT_VARIABLES}
     return subprocess.run(
         [find_uv(), *args],
         cwd=cwd,
