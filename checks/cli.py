@@ -6,7 +6,8 @@ probes, compares what is live with what was declared, and reports.
 
 Exit codes: 0 passed; 1 warnings, with `--fail-on warn`; 2 a target or a conformance row
 failed; 3 inconclusive (a target without data, with `--no-data fail`, the default); 4 the
-check could not run (bad option, unreadable outputs or endpoints file, unknown target).
+check could not run (bad option, unreadable outputs or endpoints file, unknown target, no
+GitHub ID token to sign in with on Actions).
 """
 
 from __future__ import annotations
