@@ -6,7 +6,8 @@ probes, compares what is live with what was declared, and reports.
 
 Exit codes: 0 passed; 1 warnings, with `--fail-on warn`; 2 a target or a conformance row
 failed; 3 inconclusive (a target without data, with `--no-data fail`, the default); 4 the
-check could not run (bad option, unreadable outputs or endpoints file, unknown target).
+check could not run (bad option, unreadable outputs or endpoints file, unknown target, no
+GitHub ID token to sign in with on Actions).
 """
 
 from __future__ import annotations
@@ -21,16 +22,21 @@ import click
 
 from checks.cli_options import fail_on_option, outputs_file_option, report_formats_option, targets_option
 from checks.clouds import CLOUDS, cloud_profile
+from checks.credentials import IdTokenError, select_credential
 from checks.durations import DEFAULT_CHECK_WINDOW, parse_duration
 from checks.endpoints import Endpoints, EndpointsError, read_endpoints
 from checks.model import EXIT_USAGE, Policy
 from checks.outputs import OutputsError, StackOutputs, parse_outputs, read_outputs_file
 from checks.render import FILE_NAMES, RENDERERS
 from checks.runner import CheckOptions, run_check
-from checks.sources.azure import AzureAccess, default_credential_factory
+from checks.sources.azure import AzureAccess
 from checks.targets import TargetsError, load_targets
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+CREDENTIAL_KINDS = {
+    "github-oidc": "GitHub Actions OIDC (a fresh ID token per Entra token request)",
+    "default": "DefaultAzureCredential",
+}
 
 
 class UsageProblem(click.ClickException):
@@ -133,6 +139,7 @@ def stack_outputs_from_pulumi(stack: str) -> StackOutputs:
 @click.option("--metrics-audience", help="Token audience for the metrics batch API.")
 @click.option("--logs-endpoint", help="Log Analytics query endpoint.")
 @click.option("--logs-audience", help="Token audience for Log Analytics queries.")
+@click.option("--authority-host", help="Microsoft Entra authority host for sign-in (overrides the cloud's).")
 @click.option(
     "--timeout", type=click.FloatRange(min=1, max=300), default=30, show_default=True, help="Seconds per Azure request."
 )
@@ -159,6 +166,7 @@ def check(
     metrics_audience: str | None,
     logs_endpoint: str | None,
     logs_audience: str | None,
+    authority_host: str | None,
     timeout: float,
     retries: int,
     targets_file: Path | None,
@@ -188,10 +196,18 @@ def check(
             metrics_audience=metrics_audience,
             logs_endpoint=logs_endpoint,
             logs_audience=logs_audience,
+            authority_host=authority_host,
         )
     except ValueError as error:
         raise UsageProblem(str(error)) from None
-    access = AzureAccess(profile, default_credential_factory(profile), timeout_seconds=timeout, retries=retries)
+    credential = select_credential(profile.authority_host)
+    if source != "probe":
+        try:
+            credential.preflight()
+        except IdTokenError as error:
+            raise UsageProblem(f"cannot sign in to Azure: {error}") from None
+        click.echo(f"credential: {CREDENTIAL_KINDS[credential.kind]}", err=True)
+    access = AzureAccess(profile, credential.build, timeout_seconds=timeout, retries=retries)
     options = CheckOptions(
         source=source,  # type: ignore[arg-type]
         window=window,  # type: ignore[arg-type]

@@ -285,7 +285,7 @@ def test_artillery_not_installed_exits_5_and_names_make_setup(tmp_path: Path, mo
     monkeypatch.setattr(artillery_module, "DEFAULT_ARTILLERY", tmp_path / "node_modules" / ".bin" / "artillery")
     result = run_cli("dev", "--outputs", str(write_outputs(tmp_path)), "--scale", "0.02")
     assert result.exit_code == EXIT_ARTILLERY
-    assert "Artillery is not installed" in result.stderr and "make setup" in result.stderr
+    assert "Artillery is not installed" in result.stderr and "make setup-checks" in result.stderr
     assert result.stdout == ""
 
 

@@ -1,4 +1,4 @@
-"""The real Artillery (node_modules/.bin/artillery, installed by `make setup`) against a local API.
+"""The real Artillery (node_modules/.bin/artillery, installed by `make setup-checks`) against a local API.
 
 A stand-in for the backend on 127.0.0.1 serves the guide's three routes with a known delay;
 `fin-infra loadtest` renders the config for a stack whose outputs point there, runs Artillery
@@ -105,7 +105,7 @@ def stand_in_api(delay_seconds: float, failing_path: str | None = None) -> Itera
 @pytest.fixture(scope="module", autouse=True)
 def artillery_installed() -> None:
     if not DEFAULT_ARTILLERY.exists():
-        pytest.fail(f"{DEFAULT_ARTILLERY} is missing: run `make setup` (Node.js and npm install the pinned Artillery)")
+        pytest.fail(f"{DEFAULT_ARTILLERY} is missing: run `make setup-checks` (installs the pinned Artillery)")
 
 
 def load_test(tmp_path: Path, url: str, *extra: str) -> tuple[Any, dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""Find and run Artillery: the npm package pinned in `package.json`, installed by `make setup`.
+"""Find and run Artillery: the npm package pinned in `package.json`, installed by `make setup-checks`.
 
 `artillery run --output REPORT CONFIG` writes the JSON report `checks.loadtest.report` reads.
 Artillery's own output is passed on line by line (progress for a run of minutes) and its
@@ -30,7 +30,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_ARTILLERY = REPO_ROOT / "node_modules" / ".bin" / "artillery"
 INSTALL_HINT = (
-    "run `make setup` (with Node.js and npm on PATH it installs the Artillery version pinned in package.json "
+    "run `make setup-checks` (with Node.js and npm on PATH it installs the Artillery version pinned in package.json "
     "into node_modules/), or pass --artillery PATH"
 )
 # Time Artillery may take beyond its phases: start-up, virtual users finishing their requests

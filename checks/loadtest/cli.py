@@ -7,7 +7,7 @@ pinned Artillery and judges its JSON report with the target table's numbers.
 Exit codes: 0 passed; 1 warnings, with `--fail-on warn`; 2 a limit failed; 3 inconclusive (no
 response or no virtual user to judge); 4 the load test could not be configured (bad option,
 unreadable outputs, payload or table, no API endpoint in the outputs); 5 Artillery is not
-installed or did not run to the end (the message says how to install it: `make setup`).
+installed or did not run to the end (the message says how to install it: `make setup-checks`).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class ArtilleryProblem(click.ClickException):
     "--artillery",
     "artillery_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Artillery executable (default: node_modules/.bin/artillery, installed by `make setup`).",
+    help="Artillery executable (default: node_modules/.bin/artillery, installed by `make setup-checks`).",
 )
 @report_formats_option
 @click.option(

@@ -70,9 +70,15 @@ class PageLoadResult:
 
 def load_pages(url: str, *, loads: int, timeout_seconds: float, executable: str | None = None) -> PageLoadResult:
     """Load `url` `loads` times in fresh contexts and read each load's navigation timing."""
-    from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-    from playwright.sync_api import sync_playwright
+    try:  # the `checks` extra: plan, policy and deploy installs leave the browser driver out
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        raise PageLoadError(
+            "the page-load probe needs Playwright, which is in the `checks` extra: `make setup-checks` "
+            "(or `uv sync --locked --extra checks`)"
+        ) from None
 
     path = executable or CHROMIUM_PATH
     if not os.path.exists(path):

@@ -31,6 +31,7 @@ from azure.core.credentials import TokenCredential
 from azure.core.pipeline.policies import RetryPolicy
 
 from checks.clouds import CloudProfile
+from checks.credentials import select_credential
 
 RETRYABLE_METHODS = frozenset({"HEAD", "GET", "PUT", "DELETE", "OPTIONS", "TRACE", "POST"})
 
@@ -75,12 +76,9 @@ class ReadRetryPolicy(RetryPolicy):
 
 
 def default_credential_factory(cloud: CloudProfile) -> Callable[[], TokenCredential]:
-    def build() -> TokenCredential:
-        from azure.identity import DefaultAzureCredential
-
-        return DefaultAzureCredential(authority=cloud.authority_host)
-
-    return build
+    """The credential `checks.credentials` selects: GitHub's OIDC assertion on Actions,
+    DefaultAzureCredential elsewhere."""
+    return select_credential(cloud.authority_host).build
 
 
 @dataclass

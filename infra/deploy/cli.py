@@ -54,6 +54,12 @@ def parse_duration(_ctx: click.Context | None, _param: click.Parameter | None, v
     "traffic); the report says so.",
 )
 @click.option(
+    "--select-only",
+    is_flag=True,
+    help="Select STACK and stop in preflight if it does not exist; never create it (CI: a typo must not "
+    "create an empty stack).",
+)
+@click.option(
     "--endpoints",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="Passed to `fin-infra check --endpoints` (where the direct probes connect).",
@@ -91,6 +97,7 @@ def deploy(
     dry_run: bool,
     bake_seconds: float,
     skip_checks: bool,
+    select_only: bool,
     endpoints: Path | None,
     window: str | None,
     source: str | None,
@@ -119,6 +126,7 @@ def deploy(
         bake_seconds=bake_seconds,
         checks=CheckOptions(endpoints=endpoints, window=window, source=source, fail_on=fail_on, no_data=no_data),
         skip_checks=skip_checks,
+        create_stack=not select_only,
     )
     report = Deployment(options, echo=click.echo).run()
     try:

@@ -55,6 +55,7 @@ class DeployOptions:
     bake_seconds: float = 300.0
     checks: CheckOptions = field(default_factory=CheckOptions)
     skip_checks: bool = False
+    create_stack: bool = True  # False (CI): select the stack, never create it
 
     @property
     def outputs_file(self) -> Path:
@@ -177,7 +178,8 @@ class Deployment:
         except (InvalidVersionError, subprocess.CalledProcessError, OSError) as error:
             raise StageFailed(ExitCode.PREFLIGHT, f"the Pulumi CLI is not usable: {error}") from error
         try:
-            self.stack = auto.create_or_select_stack(
+            open_stack = auto.create_or_select_stack if self.options.create_stack else auto.select_stack
+            self.stack = open_stack(
                 self.options.stack,
                 work_dir=str(self.options.work_dir),
                 opts=auto.LocalWorkspaceOptions(pulumi_command=command),
