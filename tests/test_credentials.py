@@ -161,8 +161,14 @@ def test_check_signs_in_with_a_fresh_assertion_per_audience(tmp_path: Path) -> N
     try:
         outputs = json.loads(DEV_OUTPUTS.read_text())
         group = outputs["services"]["backend"]["resourceIds"][0]
-        fake.metric(group, "CpuUsage", "Count", Series({"containerName": "backend"}, [600]))
-        fake.log("AppRequests", 120.0, 100)
+        fake.metric(
+            group,
+            "CpuUsage",
+            "Count",
+            Series({"containerName": "backend"}, [600]),
+            Series({"containerName": "web"}, [300]),
+        )
+        fake.log("AppRequests", 120.0, 100, role="backend")
         with FakeEntra(fake.cert, fake.key) as entra, IdTokenEndpoint() as id_endpoint:
             result = run_check(
                 ["--source", "azure", "--format", "json", "--only", "container-cpu", "--only", "api-latency",
