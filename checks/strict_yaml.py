@@ -235,9 +235,7 @@ class _Converter:
             key = self.key(key_node, path)
             line = key_node.start_mark.line + 1
             if key in seen:
-                raise self.fail(
-                    key_node, (*path, key), f"is defined twice, at lines {seen[key]} and {line}; keep one"
-                )
+                raise self.fail(key_node, (*path, key), f"is defined twice, at lines {seen[key]} and {line}; keep one")
             seen[key] = line
             result[key] = self.convert(value_node, (*path, key))
         for merge in merges:
@@ -305,9 +303,7 @@ class _Converter:
         return text
 
 
-def read_yaml(
-    data: bytes, source: str, *, max_bytes: int = MAX_BYTES, max_nodes: int = MAX_NODES
-) -> YamlDocument:
+def read_yaml(data: bytes, source: str, *, max_bytes: int = MAX_BYTES, max_nodes: int = MAX_NODES) -> YamlDocument:
     """Parse one YAML document from `data` (bytes of a file); raise YamlInputError on anything unsafe."""
     if len(data) > max_bytes:
         raise YamlInputError(source, f"is {len(data)} bytes; at most {max_bytes} are read")

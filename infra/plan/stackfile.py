@@ -163,7 +163,9 @@ def read_stack_file(stack: str, stacks_dir: Path | None = None) -> RawConfig:
             raise StackFileError(f"{path}: is {path.stat().st_size} bytes; a stack file may have at most {MAX_BYTES}")
         document = read_yaml(path.read_bytes(), str(path))
     except YamlInputError as error:
-        raise StackFileError(str(error)) from None
+        key = error.key[len("config.") :] if error.key and error.key.startswith("config.") else error.key
+        where = f"{path}:{error.line}" if error.line else str(path)
+        raise StackFileError(f"{where}: {key}: {error.detail}" if key else f"{where}: {error.detail}") from None
     except OSError as error:
         raise StackFileError(f"{path}: cannot be read ({error.strerror or type(error).__name__})") from None
     data = document.value if document.value is not None else {}

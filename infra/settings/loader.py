@@ -167,7 +167,7 @@ def _locate(problem: Problem, raw: RawConfig) -> Problem:
     """The problem with the stack file and line of its key (or of the nearest enclosing key)."""
     if raw.source is None or problem.where:
         return problem
-    path = problem.path
+    path = problem.full_key or problem.path
     while path and path not in raw.lines:
         cut = max(path.rfind("."), path.rfind("["))
         path = path[:cut] if cut > 0 else ""
@@ -278,6 +278,7 @@ def load_settings(raw: RawConfig, stack: str, *, allow_missing_secrets: bool = F
     naming: Naming | None = None
     if settings is not None:
         problems += rules.check_all(settings)
+        problems += _secrets_in_plain_env(settings, secrets)
         naming = Naming(settings.environment, settings.name_suffix or stable_token(PROJECT, stack, settings.location))
         problems += _check_names(naming)
 
@@ -291,6 +292,25 @@ def load_settings(raw: RawConfig, stack: str, *, allow_missing_secrets: bool = F
         for key in missing
     ]
     return LoadedSettings(settings, stack, naming, secrets, notices, missing)
+
+
+def _secrets_in_plain_env(settings: StackSettings, secrets: dict[str, SecretStr]) -> list[Problem]:
+    """A secret's value copied into a plain environment variable is that secret, leaked."""
+    values = {
+        secret.get_secret_value(): key
+        for key, secret in secrets.items()
+        if len(secret.get_secret_value()) >= 8 and secret.get_secret_value() != PLAN_SECRET_PLACEHOLDER
+    }
+    return [
+        Problem(
+            f"services.{service_name}.env.{env_name}",
+            f"holds the value of secret '{values[value]}' in plain text; list it under "
+            f"services.{service_name}.secrets instead (value not shown)",
+        )
+        for service_name, service in settings.services.items()
+        for env_name, value in service.env.items()
+        if value in values
+    ]
 
 
 def _rules_on_valid_sections(merged: dict[str, Any], error: ValidationError) -> list[Problem]:

@@ -31,20 +31,19 @@ CREDENTIAL_WORDS = frozenset(
         "SECRET",
         "SECRETS",
         "TOKEN",
-        "KEY",
-        "KEYS",
         "APIKEY",
         "DSN",
-        "AUTH",
         "CREDENTIALS",
         "CREDS",
         "COOKIE",
         "SIGNATURE",
         "SAS",
         "CONNSTR",
-        "CERT",
     }
 )
+# KEY means a credential (STRIPE_KEY, SUPABASE_KEY, SERVICE_KEY_LIVE) unless a word after it says
+# it is about keys, not one (CACHE_KEY_PREFIX, KEY_VAULT_NAME).
+NOT_A_KEY_AFTER = frozenset({"PREFIX", "ID", "NAME", "VAULT", "FILE", "PATH", "URI", "URL", "SIZE", "TTL", "HEADER"})
 # Data-store URLs carry the password in their user-info: DATABASE_URL, REDIS_URI, MONGODB_URL, ...
 DATA_STORE_URL = re.compile(
     r"(^|_)(DATABASE|DB|POSTGRES|POSTGRESQL|PG|MYSQL|MARIADB|MONGO|MONGODB|REDIS|AMQP|RABBITMQ|MSSQL|SQL|SUPABASE_DB)"
@@ -72,7 +71,13 @@ PROGRAM_SET_VARIABLES = frozenset(
 def looks_like_credential(name: str) -> bool:
     if SECRET_LOOKING_NAME.search(name) or DATA_STORE_URL.search(name):
         return True
-    return any(part in CREDENTIAL_WORDS for part in name.upper().split("_"))
+    parts = name.upper().split("_")
+    for index, part in enumerate(parts):
+        if part in CREDENTIAL_WORDS:
+            return True
+        if part in ("KEY", "KEYS") and not NOT_A_KEY_AFTER.intersection(parts[index + 1 :]):
+            return True
+    return False
 
 
 # The settings sections (field names) these rules read.
