@@ -140,7 +140,8 @@ class _Loader(Reader, Scanner, Parser, Composer, _NoResolver):
                 self._path.pop()
 
 
-def _decode(data: bytes, source: str) -> str:
+def decode_utf8(data: bytes, source: str) -> str:
+    """`data` as UTF-8 text (a UTF-8 BOM skipped); UTF-16/32 and invalid bytes refused with the line."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(data) >= 2 and (data[0] == 0 or data[1] == 0)):
         raise YamlInputError(source, "is UTF-16 or UTF-32 encoded; save it as UTF-8", line=1)
     if data.startswith(b"\xef\xbb\xbf"):
@@ -307,7 +308,7 @@ def read_yaml(data: bytes, source: str, *, max_bytes: int = MAX_BYTES, max_nodes
     """Parse one YAML document from `data` (bytes of a file); raise YamlInputError on anything unsafe."""
     if len(data) > max_bytes:
         raise YamlInputError(source, f"is {len(data)} bytes; at most {max_bytes} are read")
-    text = _decode(data, source)
+    text = decode_utf8(data, source)
     node = compose(text, source)
     if node is None:
         return YamlDocument(None)
