@@ -25,12 +25,12 @@ MASK = "***"
 # scheme://rest-of-token (a token ends at whitespace or a quote)
 _URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<rest>[^\s\"'<>`]*)")
 _SECRET_PARAM = re.compile(
-    r"(?i)(?P<name>[?&;]?(?:[a-z0-9_-]*(?:password|passwd|pwd|secret|token|apikey|api_key|access_key|sig|signature|"
+    r"(?i)(?P<name>[?&;]?(?:[a-z0-9_-]{0,40}(?:password|passwd|pwd|secret|token|apikey|api_key|access_key|sig|signature|"
     r"credential|auth|code|key))=)(?P<value>[^&#\s\"']*)"
 )
 # key=value connection strings: password=..., Password='...', sslpassword=...
 _KV_PASSWORD = re.compile(
-    r"(?i)(?P<name>\b[a-z0-9_]*(?:password|passwd|pwd|secret|token|accountkey|sharedaccesskey)\s*=\s*)"
+    r"(?i)(?P<name>\b[a-z0-9_]{0,40}(?:password|passwd|pwd|secret|token|accountkey|sharedaccesskey)\s*=\s*)"
     r"(?P<value>'(?:[^'\\]|\\.)*'|\"[^\"]*\"|[^\s;&]+)"
 )
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")

@@ -238,6 +238,7 @@ class _Converter:
             if key in seen:
                 raise self.fail(key_node, (*path, key), f"is defined twice, at lines {seen[key]} and {line}; keep one")
             seen[key] = line
+            self.lines.setdefault(join_path((*path, key)), line)
             result[key] = self.convert(value_node, (*path, key))
         for merge in merges:
             sources = merge.value if isinstance(merge, SequenceNode) else [merge]

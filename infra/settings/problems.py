@@ -43,8 +43,9 @@ class Problem:
 
 def shown_value(value: Any) -> str:
     """A value as an error may echo it: credentials out of URLs, at most 80 characters."""
-    text = redact_text(value) if isinstance(value, str) else repr(value)
-    return excerpt(repr(text) if isinstance(value, str) else text, 80)
+    if isinstance(value, str):
+        return excerpt(repr(redact_text(value[:400])), 80)
+    return excerpt(repr(value)[:400], 80)
 
 
 class SettingsError(pulumi.RunError):
