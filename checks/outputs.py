@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from checks.inputfiles import InputFileError, read_json_bytes, read_limited
@@ -31,10 +31,17 @@ class _Out(BaseModel):
     )
 
 
+def _not_bool(value: Any) -> Any:
+    """JSON `true` is not the number 1 (pydantic's lax mode would say it is)."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true/false")
+    return value
+
+
 # A deployed size or count is finite and positive (the program never writes another).
-Positive = Annotated[float, Field(gt=0, le=1_000_000)]
-Count = Annotated[int, Field(ge=0, le=1_000_000)]
-Port = Annotated[int, Field(ge=1, le=65535)]
+Positive = Annotated[float, BeforeValidator(_not_bool), Field(gt=0, le=1_000_000)]
+Count = Annotated[int, BeforeValidator(_not_bool), Field(ge=0, le=1_000_000)]
+Port = Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=65535)]
 
 
 class ResourceGroupOut(_Out):
@@ -50,7 +57,7 @@ class SizeOut(_Out):
 class ScaleOut(_Out):
     min_replicas: Count
     max_replicas: Count
-    cpu_utilization: Annotated[int, Field(ge=1, le=100)]
+    cpu_utilization: Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=100)]
     http_concurrency: Count | None = None
     cooldown_seconds: Count
     polling_seconds: Count
