@@ -584,3 +584,15 @@ def test_a_secure_value_is_a_secret_and_never_shown(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["plan", "dev", "--stacks-dir", str(stacks), "--format", "json"])
     assert result.exit_code == 0
     assert PLANTED not in result.output
+
+
+def test_pulumi_ups_entry_point_refuses_a_mistyped_namespace_too() -> None:
+    """Under `pulumi up` the engine passes every namespace; a typo must not be dropped silently."""
+    from infra.plan.runner import run_entrypoint
+    from infra.settings import SettingsError
+    from tests.conftest import raw_config
+
+    raw = raw_config("dev")
+    values = dict(raw.values) | {"fin-agnet:monitoring": '{"logRetentionDays": 90}', "azure-native:location": "x"}
+    with pytest.raises(SettingsError, match="did you mean 'fin-agent:monitoring'"):
+        run_entrypoint(type(raw)(values, raw.secret_keys), "dev")
