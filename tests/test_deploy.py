@@ -29,7 +29,7 @@ from infra.deploy.pipeline import Deployment, DeployOptions
 from infra.deploy.stages import ExitCode
 from infra.paths import REPO_ROOT
 from infra.plan.runner import plan_stack
-from infra.policy.crossguard import PACK_DIR
+from infra.policy.crossguard import PACK_DIR, STACK_SECRETS_POLICY
 from infra.policy.rules import RULES
 from tests.fixtures.policy.catalog import catalog
 
@@ -209,7 +209,8 @@ def test_dry_run_previews_with_the_policy_pack_and_never_updates(standin: StandI
     assert preview[preview.index("--policy-pack") + 1] == str(PACK_DIR)
     config_path = Path(preview[preview.index("--policy-pack-config") + 1])
     assert config_path == standin.out / "policy-pack-config.json"
-    assert json.loads(config_path.read_text()) == {rule.id: {"enforcementLevel": "mandatory"} for rule in RULES}
+    expected = {policy: {"enforcementLevel": "mandatory"} for policy in [*(r.id for r in RULES), STACK_SECRETS_POLICY]}
+    assert json.loads(config_path.read_text()) == expected
     assert preview[preview.index("--event-log") + 1].startswith("tcp://127.0.0.1:")
     report = standin.report()
     assert report["exitCode"] == 0 and report["dryRun"] is True and report["environment"] == "prod"
