@@ -5,6 +5,13 @@ of keys that were stored as secrets: exactly what the Pulumi engine hands a prog
 `infra.plan.stackfile` builds from a stack file for an offline plan. Problems of every kind
 (unknown keys, wrong types, Azure's rules, secrets given in plain text) are collected and
 raised together as one `SettingsError`, before any resource exists.
+
+Each problem names its key and, when the config came from a stack file, the file and line
+(`RawConfig.lines`). Keys in a namespace the program never reads (`fin-agnet:`, `aws:`) are
+refused with a "did you mean", since the whole value would otherwise be dropped silently;
+the provider's (`azure-native:`) and Pulumi's own are left alone. Values that may be secrets
+(under `env`, `secrets`, webhooks) are never echoed, and a secret's value copied into a plain
+environment variable is refused. See docs/stack-files.md.
 """
 
 from __future__ import annotations
