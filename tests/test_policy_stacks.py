@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from infra.cli import main
 from infra.paths import REPO_ROOT
 from infra.plan.runner import plan_stack
+from infra.policy.crossguard import STACK_SECRETS_POLICY
 from infra.policy.evaluate import evaluate_plan
 from infra.policy.rules import RULES
 from infra.policy.rules.types import (
@@ -99,7 +100,8 @@ def test_policy_command_formats_and_exit_codes(tmp_path: Path, monkeypatch: pyte
     document = invoke("policy", "prod", "--format", "json", "--pack-config", str(config))
     assert document.exit_code == 0
     assert json.loads(document.stdout)["policy"]["enforcement"] == "mandatory"
-    assert json.loads(config.read_text()) == {rule.id: {"enforcementLevel": "mandatory"} for rule in RULES}
+    pinned = [*(rule.id for rule in RULES), STACK_SECRETS_POLICY]
+    assert json.loads(config.read_text()) == {policy: {"enforcementLevel": "mandatory"} for policy in pinned}
     markdown = invoke("policy", "dev", "--format", "markdown", "--output", str(tmp_path / "policy.md"))
     assert markdown.exit_code == 0
     assert (tmp_path / "policy.md").read_text().startswith("\n#### Policy")
