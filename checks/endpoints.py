@@ -32,14 +32,17 @@ probes:
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
+
+from checks.inputfiles import InputFileError, read_json_bytes, read_limited
+from checks.redact import redact_url
+from checks.strict_yaml import YamlInputError, excerpt, join_path, read_yaml
 
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
@@ -49,7 +52,9 @@ class EndpointsError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, allow_inf_nan=False, strict=True
+    )
 
 
 class ServiceEndpoint(_Model):
@@ -59,16 +64,28 @@ class ServiceEndpoint(_Model):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError(f"must start with http:// or https://, got {value!r}")
-        return value.rstrip("/") if value else value
+        if value is None:
+            return value
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"must start with http:// or https://, got {excerpt(redact_url(value))!r}")
+        if "@" in value.split("://", 1)[1].split("/", 1)[0] or "@" in value.split("://", 1)[1].split("?", 1)[0]:
+            raise ValueError(
+                "must not hold a user or password: credentials are never written in the endpoints file "
+                "(value not shown)"
+            )
+        try:
+            if not urlsplit(value).hostname:
+                raise ValueError("has no host name")
+        except ValueError as error:
+            raise ValueError(f"is not a valid URL ({error})") from None
+        return value.rstrip("/")
 
     @field_validator("paths")
     @classmethod
     def _absolute_paths(cls, value: list[str]) -> list[str]:
         for path in value:
             if not path.startswith("/"):
-                raise ValueError(f"paths must start with '/', got {path!r}")
+                raise ValueError(f"paths must start with '/', got {excerpt(path)!r}")
         return value
 
 
@@ -117,7 +134,7 @@ class Endpoints(_Model):
         return self.services.get(name) or ServiceEndpoint()  # type: ignore[call-overload]
 
 
-def parse_endpoints(data: object, source: str = "endpoints file") -> Endpoints:
+def parse_endpoints(data: object, source: str = "endpoints file", lines_of: dict[str, int] | None = None) -> Endpoints:
     if data is None:
         return Endpoints()
     if not isinstance(data, dict):
@@ -125,17 +142,30 @@ def parse_endpoints(data: object, source: str = "endpoints file") -> Endpoints:
     try:
         return Endpoints.model_validate(data)
     except ValidationError as error:
-        lines = [f"  - {source}: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()]
-        raise EndpointsError("the endpoints file is invalid:\n" + "\n".join(lines)) from error
+        lines = [
+            f"  - {source}{_line(lines_of, e['loc'])}: {join_path(tuple(e['loc']))}: {excerpt(e['msg'], 200)}"
+            for e in error.errors()[:20]
+        ]
+        raise EndpointsError("the endpoints file is invalid:\n" + "\n".join(lines)) from None
+
+
+def _line(lines_of: dict[str, int] | None, loc: tuple) -> str:
+    path = list(loc)
+    while path and lines_of:
+        line = lines_of.get(join_path(tuple(path)))
+        if line:
+            return f":{line}"
+        path.pop()
+    return ""
 
 
 def read_endpoints(path: Path) -> Endpoints:
+    """Read and validate the endpoints file (YAML, or JSON when it ends in .json), within bounds."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError as error:
-        raise EndpointsError(f"endpoints file {path} does not exist") from error
-    try:
-        data = json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as error:
-        raise EndpointsError(f"endpoints file {path} is not valid YAML/JSON: {error}") from error
-    return parse_endpoints(data, str(path))
+        data = read_limited(Path(path), "endpoints file")
+        if str(path).endswith(".json"):
+            return parse_endpoints(read_json_bytes(data, str(path)), str(path))
+        document = read_yaml(data, str(path))
+    except (InputFileError, YamlInputError) as error:
+        raise EndpointsError(f"endpoints file {error}") from None
+    return parse_endpoints(document.value, str(path), document.lines)

@@ -9,13 +9,14 @@ ignore keys they do not know, so the program may add outputs without breaking ol
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 from pydantic.alias_generators import to_camel
 
+from checks.inputfiles import InputFileError, read_json_bytes, read_limited
+from checks.strict_yaml import excerpt, join_path
 from checks.telemetry import DEPENDENCY_TYPE_PATTERN, ROLE_NAME_PATTERN, TelemetryContract
 
 CONTRACT_VERSION = 1
@@ -26,7 +27,22 @@ class OutputsError(ValueError):
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, extra="ignore", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        alias_generator=to_camel, extra="ignore", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
+
+
+def _not_bool(value: Any) -> Any:
+    """JSON `true` is not the number 1 (pydantic's lax mode would say it is)."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true/false")
+    return value
+
+
+# A deployed size or count is finite and positive (the program never writes another).
+Positive = Annotated[float, BeforeValidator(_not_bool), Field(gt=0, le=1_000_000)]
+Count = Annotated[int, BeforeValidator(_not_bool), Field(ge=0, le=1_000_000)]
+Port = Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=65535)]
 
 
 class ResourceGroupOut(_Out):
@@ -35,17 +51,17 @@ class ResourceGroupOut(_Out):
 
 
 class SizeOut(_Out):
-    cpu: float
-    memory_gb: float
+    cpu: Positive
+    memory_gb: Positive
 
 
 class ScaleOut(_Out):
-    min_replicas: int
-    max_replicas: int
-    cpu_utilization: int
-    http_concurrency: int | None = None
-    cooldown_seconds: int
-    polling_seconds: int
+    min_replicas: Count
+    max_replicas: Count
+    cpu_utilization: Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=100)]
+    http_concurrency: Count | None = None
+    cooldown_seconds: Count
+    polling_seconds: Count
 
 
 class ServiceOut(_Out):
@@ -64,7 +80,7 @@ class ServiceOut(_Out):
     fqdn: str | None = None
     url: str | None = None
     health_path: str
-    port: int
+    port: Port
     ingress: Literal["external", "internal"]
     requests: SizeOut
     limits: SizeOut
@@ -76,7 +92,7 @@ class CacheOut(_Out):
     resource_id: str
     database_id: str | None = None
     host_name: str
-    port: int
+    port: Port
     tls: bool
     eviction_policy: str  # Redis spelling, e.g. allkeys-lru
     sku: str
@@ -135,20 +151,23 @@ def parse_outputs(data: Any, source: str = "stack outputs") -> StackOutputs:
     if not isinstance(data, dict):
         raise OutputsError(f"{source}: expected a JSON object of stack outputs")
     version = data.get("contractVersion")
-    if version != CONTRACT_VERSION:
-        raise OutputsError(f"{source}: contractVersion is {version!r}; these checks read version {CONTRACT_VERSION}")
+    if type(version) is not int or version != CONTRACT_VERSION:
+        raise OutputsError(
+            f"{source}: contractVersion is {excerpt(repr(version), 40)}; these checks read version {CONTRACT_VERSION}"
+        )
     try:
         return StackOutputs.model_validate(data)
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(str(p) for p in item['loc'])}: {item['msg']}" for item in error.errors())
-        raise OutputsError(f"{source}: {problems}") from error
+        problems = "; ".join(
+            f"{join_path(tuple(item['loc']))}: {excerpt(item['msg'], 160)}" for item in error.errors()[:20]
+        )
+        raise OutputsError(f"{source}: {problems}") from None
 
 
 def read_outputs_file(path: Path) -> StackOutputs:
+    """Read a saved `pulumi stack output --json` file, within bounds (see `checks.inputfiles`)."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise OutputsError(f"outputs file {path} does not exist") from error
-    except json.JSONDecodeError as error:
-        raise OutputsError(f"outputs file {path} is not JSON: {error}") from error
+        data = read_json_bytes(read_limited(Path(path), "outputs file"), str(path))
+    except InputFileError as error:
+        raise OutputsError(f"outputs file {error}") from None
     return parse_outputs(data, str(path))

@@ -32,7 +32,7 @@ from infra.components.key_vault import KeyVault, KeyVaultArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.network import PRIVATE_LINK, Network, NetworkArgs, PrivatePath
 from infra.components.workbook import Workbook, WorkbookArgs
-from infra.settings import NAMESPACE, LoadedSettings, RawConfig, StackSettings, load_settings
+from infra.settings import LoadedSettings, RawConfig, StackSettings, load_settings
 from infra.tags import PROJECT, standard_tags
 from infra.watch import WatchScope, watch_plan
 
@@ -41,13 +41,16 @@ SERVICES = ["backend", "web"]
 
 
 def read_engine_config() -> RawConfig:
-    """The config the Pulumi engine passed this program, and which keys are secrets."""
+    """The config the Pulumi engine passed this program, and which keys are secrets.
+
+    Keys of every namespace are kept: the loader refuses one in a mistyped namespace
+    (`fin-agnet:`), which the program would otherwise ignore silently.
+    """
     values: dict[str, str] = dict(runtime_config.get_config_env())
     values.update(runtime_config.CONFIG.get())
-    namespaced = {k: v for k, v in values.items() if k.startswith(f"{NAMESPACE}:")}
-    secret_keys = {k for k in namespaced if runtime_config.is_config_secret(k)}
-    secret_keys |= set(runtime_config.get_config_secret_keys_env()) & set(namespaced)
-    return RawConfig({k: str(v) for k, v in namespaced.items()}, frozenset(secret_keys))
+    secret_keys = {k for k in values if runtime_config.is_config_secret(k)}
+    secret_keys |= set(runtime_config.get_config_secret_keys_env()) & set(values)
+    return RawConfig({k: str(v) for k, v in values.items()}, frozenset(secret_keys))
 
 
 def build(loaded: LoadedSettings, targets: TargetTable) -> dict[str, Any]:

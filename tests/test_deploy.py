@@ -29,7 +29,7 @@ from infra.deploy.pipeline import Deployment, DeployOptions
 from infra.deploy.stages import ExitCode
 from infra.paths import REPO_ROOT
 from infra.plan.runner import plan_stack
-from infra.policy.crossguard import PACK_DIR, pack_config
+from infra.policy.crossguard import PACK_DIR, STACK_SECRETS_POLICY, pack_config
 from infra.policy.rules import RULES
 from tests.fixtures.policy.catalog import catalog
 
@@ -213,6 +213,7 @@ def test_dry_run_previews_with_the_policy_pack_and_never_updates(standin: StandI
     assert {v["enforcementLevel"] for k, v in pack_config("prod").items() if k in {r.id for r in RULES}} == {
         "mandatory"
     }
+    assert pack_config("prod")[STACK_SECRETS_POLICY] == {"enforcementLevel": "mandatory"}
     assert preview[preview.index("--event-log") + 1].startswith("tcp://127.0.0.1:")
     report = standin.report()
     assert report["exitCode"] == 0 and report["dryRun"] is True and report["environment"] == "prod"

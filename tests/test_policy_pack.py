@@ -26,7 +26,7 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from checks.targets import load_targets
 from infra.paths import REPO_ROOT
-from infra.policy.crossguard import PACK_DIR, engine_stack, pack_config
+from infra.policy.crossguard import PACK_DIR, STACK_SECRETS_POLICY, engine_stack, pack_config
 from infra.policy.evaluate import judge, subject_of
 from infra.policy.model import StackContext
 from infra.policy.preconditions import STACK_RULES
@@ -83,7 +83,7 @@ def test_the_pack_describes_every_rule(prod_pack: analyzer_pb2_grpc.AnalyzerStub
     info = prod_pack.GetAnalyzerInfo(empty_pb2.Empty())
     assert info.name == "fin-agent"
     policies = {policy.name: policy for policy in info.policies}
-    assert set(policies) == {rule.id for rule in RULES} | {rule.id for rule in STACK_RULES}
+    assert set(policies) == {rule.id for rule in RULES} | {rule.id for rule in STACK_RULES} | {STACK_SECRETS_POLICY}
     for rule in RULES:
         policy = policies[rule.id]
         assert policy.description == rule.title

@@ -208,3 +208,72 @@ def test_every_rule_states_severity_remediation_and_scope() -> None:
     for rule in RULES:
         assert rule.remediation and rule.scope and rule.title
         assert rule.pillar in ("security", "reliability", "performance", "operations")
+
+
+# --- a secret copied into a plain env var, on every stack (Key Vault stacks included) ----------------
+
+_PLANTED_SECRET = "PLANTED-plaid-secret-0123456789"
+
+
+def _plan_with_copied_secret(stack: str):
+    """The stack with its secrets set, and one app's plain env holding a secret's value.
+
+    The settings loader refuses such a copy; the plan is edited after it, as a change to the
+    program would, to prove the policy catches what gets past the settings.
+    """
+    from pulumi.runtime import rpc
+
+    from infra.plan.runner import plan_stack
+    from infra.settings import RawConfig
+    from tests.conftest import raw_config
+
+    raw = raw_config(stack)
+    keys = ("supabaseUrl", "supabaseServiceKey", "plaidClientId", "plaidSecret", "marketDataApiKey", "aiApiKey")
+    values = dict(raw.values) | {f"fin-agent:{k}": f"PLANTED-{k}-0123456789" for k in keys}
+    values["fin-agent:plaidSecret"] = _PLANTED_SECRET
+    result = plan_stack(stack, raw=RawConfig(values, raw.secret_keys | {f"fin-agent:{k}" for k in keys}))
+    for resource in result.resources:
+        if resource.type == "azure-native:app:ContainerApp" and resource.name.endswith("backend"):
+            resource.inputs["template"]["containers"][0]["env"].append({"name": "COPY", "value": _PLANTED_SECRET})
+        elif resource.type == "azure-native:containerinstance:ContainerGroup":
+            containers = rpc.unwrap_rpc_secret(resource.inputs["containers"])
+            containers[0]["environmentVariables"].append({"name": "COPY", "value": _PLANTED_SECRET})
+            resource.inputs["containers"] = containers
+    return result
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_a_secret_copied_into_a_plain_env_var_is_caught_on_every_stack(stack: str) -> None:
+    from infra.policy.evaluate import evaluate_plan
+
+    report = evaluate_plan(_plan_with_copied_secret(stack))
+    messages = [f.message for f in report.findings if f.rule.id == "no-plain-secrets"]
+    assert any("COPY holds the value of a secret as plain text" in m for m in messages), messages
+    assert all(_PLANTED_SECRET not in f.message for f in report.findings)
+    if stack == "prod":
+        assert report.mandatory
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_the_crossguard_stack_policy_sees_key_vault_secrets(stack: str) -> None:
+    """Under `pulumi preview --policy-pack`, a resource policy cannot see the vault; the stack policy does."""
+    import pulumi_policy
+
+    from infra.policy.crossguard import STACK_SECRETS_POLICY, policies
+    from tests.conftest import opened
+
+    result = _plan_with_copied_secret(stack)
+    pack = {policy.name: policy for policy in policies(stack, "westeurope")}
+    resources = [
+        pulumi_policy.PolicyResource(r.type, opened(r.inputs), r.urn, r.name, None, None, None, [], {})
+        for r in result.resources
+        if r.custom
+    ]
+    reported: list[tuple[str, str | None]] = []
+    pack[STACK_SECRETS_POLICY].validate(
+        pulumi_policy.StackValidationArgs(resources), lambda message, urn: reported.append((message, urn))
+    )
+    assert [m for m, _ in reported] == [
+        "container 'backend': COPY holds the value of a secret as plain text; pass it as secretRef"
+    ]
+    assert reported[0][1].endswith("backend")

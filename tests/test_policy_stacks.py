@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from infra.cli import main
 from infra.paths import REPO_ROOT
 from infra.plan.runner import plan_stack
+from infra.policy.crossguard import STACK_SECRETS_POLICY
 from infra.policy.evaluate import evaluate_plan
 from infra.policy.preconditions import STACK_RULES_BY_ID
 from infra.policy.rules import RULES
@@ -101,8 +102,8 @@ def test_policy_command_formats_and_exit_codes(tmp_path: Path, monkeypatch: pyte
     assert document.exit_code == 0
     assert json.loads(document.stdout)["policy"]["enforcement"] == "mandatory"
     pins = json.loads(config.read_text())
-    assert {k: v for k, v in pins.items() if k in {r.id for r in RULES}} == {
-        rule.id: {"enforcementLevel": "mandatory"} for rule in RULES
+    assert {k: v for k, v in pins.items() if k in {r.id for r in RULES} | {STACK_SECRETS_POLICY}} == {
+        policy: {"enforcementLevel": "mandatory"} for policy in [*(r.id for r in RULES), STACK_SECRETS_POLICY]
     }
     assert {k: v["enforcementLevel"] for k, v in pins.items() if k in STACK_RULES_BY_ID} == {
         rule.id: rule.level for rule in STACK_RULES_BY_ID.values()

@@ -31,6 +31,8 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
+from checks.redact import credential_problem, redact_text, url_secrets
+
 MARKER = "fin-infra-check"
 UTILITY = (
     r"^\s*(begin|commit|rollback|abort|start\s+transaction|end|set|reset|show|discard|deallocate"
@@ -51,9 +53,11 @@ class StatementSnapshot:
 
 def describe_dsn(dsn: str) -> str:
     """postgresql://host:port/dbname: where the probe connects, without user or password."""
+    if credential_problem(dsn):
+        return "postgresql://(malformed DSN)"
     try:
         parts = conninfo_to_dict(dsn)
-    except psycopg.ProgrammingError:
+    except psycopg.Error:
         return "postgresql://(unparseable DSN)"
     host = parts.get("host") or parts.get("hostaddr") or "localhost"
     port = parts.get("port") or "5432"
@@ -61,17 +65,22 @@ def describe_dsn(dsn: str) -> str:
 
 
 def connect(dsn: str, timeout_seconds: float = 10.0) -> psycopg.Connection:
+    """Connect with `dsn`; a malformed DSN is refused before libpq can quote parts of it back."""
+    problem = credential_problem(dsn)
+    if problem:
+        raise PostgresProbeError(f"the database DSN is malformed: {problem} (DSN not shown)")
     try:
         connection = psycopg.connect(
             dsn, connect_timeout=max(1, int(timeout_seconds)), autocommit=True, prepare_threshold=None
         )
     except psycopg.Error as error:
-        raise PostgresProbeError(f"cannot connect to {describe_dsn(dsn)}: {_safe(error)}") from None
+        reason = redact_text(_safe(error), url_secrets(dsn))
+        raise PostgresProbeError(f"cannot connect to {describe_dsn(dsn)}: {reason}") from None
     return connection
 
 
 def _safe(error: BaseException) -> str:
-    """The first line of a driver error; psycopg does not echo passwords, the DSN is not added."""
+    """The first line of a driver error (callers redact it: libpq quotes malformed DSN parts back)."""
     text = str(error).strip().splitlines()
     return text[0][:300] if text else type(error).__name__
 

@@ -41,6 +41,7 @@ from checks.probes import http as http_probe
 from checks.probes import pageload
 from checks.probes import postgres as pg_probe
 from checks.probes import redis as redis_probe
+from checks.redact import redact_text, redact_url, url_secrets
 from checks.sources.azure import AzureAccess, describe_error
 from checks.targets import ProbeMeasure
 
@@ -262,17 +263,18 @@ class ProbeSource:
         rows = []
         for path in self._paths(name, measure):
             url = base + path
+            shown = redact_url(url)
             query = {
                 "probe": "http",
                 "method": "GET",
-                "url": url,
+                "url": shown,
                 "urlFrom": origin,
                 "requests": settings.requests,
                 "ratePerSecond": settings.rate_per_second,
                 "timeoutSeconds": settings.timeout_seconds,
                 "schedule": "fixed rate (open loop); latency from scheduled send to end of body",
             }
-            self.progress(f"probes: {settings.requests} requests to {url}")
+            self.progress(f"probes: {settings.requests} requests to {shown}")
             first = datetime.now(UTC)
             try:
                 result = http_probe.probe_http(
@@ -283,7 +285,8 @@ class ProbeSource:
                     verify=self.http_verify,
                 )
             except Exception as error:
-                rows.append(self._no_data(job, url, first, f"HTTP probe failed: {type(error).__name__}: {error}"))
+                reason = redact_text(f"HTTP probe failed: {type(error).__name__}: {error}", url_secrets(url))
+                rows.append(self._no_data(job, shown, first, reason))
                 continue
             window = Window(start=first, end=datetime.now(UTC))
             timed = result.timed
@@ -307,7 +310,7 @@ class ProbeSource:
             label = f"{name} GET {path}"
             row = measured(
                 source="probe:http",
-                resource=url,
+                resource=shown,
                 label=label,
                 query=query,
                 window=window,
@@ -362,21 +365,23 @@ class ProbeSource:
         rows = []
         for path in self._paths(name, measure):
             url = base + path
+            shown = redact_url(url)
             query = {
                 "probe": "page-load",
-                "url": url,
+                "url": shown,
                 "urlFrom": origin,
                 "loads": settings.loads,
                 "timeoutSeconds": settings.timeout_seconds,
                 "browser": "headless Chromium (system), fresh context per load",
                 "metric": "Navigation Timing loadEventEnd (time-to-interactive proxy)",
             }
-            self.progress(f"probes: {settings.loads} page loads of {url}")
+            self.progress(f"probes: {settings.loads} page loads of {shown}")
             first = datetime.now(UTC)
             try:
                 result = pageload.load_pages(url, loads=settings.loads, timeout_seconds=settings.timeout_seconds)
             except Exception as error:
-                rows.append(self._no_data(job, url, first, f"page-load probe failed: {error}"))
+                reason = redact_text(f"page-load probe failed: {error}", url_secrets(url))
+                rows.append(self._no_data(job, shown, first, reason))
                 continue
             timeout_ms = settings.timeout_seconds * 1000
             timed = [load for load in result.loads if load.ok or load.timed_out]
@@ -407,7 +412,7 @@ class ProbeSource:
                         stats[key] = value
             row = measured(
                 source="probe:page-load",
-                resource=url,
+                resource=shown,
                 label=f"{name} page {path}",
                 query=query,
                 window=Window(start=first, end=datetime.now(UTC)),
@@ -481,7 +486,10 @@ class ProbeSource:
             return (
                 None,
                 None,
-                f"cannot reach the cache at {target.describe()}: {type(error).__name__}: {str(error)[:200]}",
+                redact_text(
+                    f"cannot reach the cache at {target.describe()}: {type(error).__name__}: {str(error)[:200]}",
+                    [target.password or ""],
+                ),
             )
         if job is None:
             return None, client, ""
@@ -512,7 +520,9 @@ class ProbeSource:
             pg_probe.require_all_statements(connection)
         except (pg_probe.PostgresProbeError, Exception) as error:
             connection.close()
-            return None, str(error).splitlines()[0]
+            return None, redact_text(
+                str(error).splitlines()[0] if str(error) else type(error).__name__, url_secrets(dsn)
+            )
         where = pg_probe.describe_dsn(dsn)
         return (
             _Counter(

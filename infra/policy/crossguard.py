@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,8 @@ from infra.policy.model import Enforcement, Rule, StackContext, Subject, enforce
 from infra.policy.preconditions import STACK_RULES
 from infra.policy.preconditions.evaluate import run
 from infra.policy.preconditions.model import StackFacts, StackResource, StackRule, StackView, from_planned
-from infra.policy.rules import RULES
+from infra.policy.rules import RULES, RULES_BY_ID
+from infra.policy.rules.security import stack_secret_values
 from infra.settings.model import RegistrySettings
 from infra.settings.problems import NAMESPACE
 
@@ -149,12 +151,47 @@ def _unknown(rule: Rule, resource: Subject, context: StackContext) -> UnknownVal
     raise AssertionError("judge said undecided, but the rule decided on a second run")  # pragma: no cover
 
 
+# A resource policy sees one resource: a secret stored in Key Vault (another resource) and copied
+# into an app's plain environment is invisible to it. This stack policy sees them all.
+STACK_SECRETS_POLICY = "no-plain-secrets-across-resources"
+
+
+def stack_secrets_policy(context: StackContext, enforcement: Enforcement) -> pulumi_policy.StackValidationPolicy:
+    rule = RULES_BY_ID["no-plain-secrets"]
+
+    def validate(args: pulumi_policy.StackValidationArgs, report_violation: pulumi_policy.ReportViolation) -> None:
+        subjects = [Subject(r.resource_type, r.name, from_policy_props(r.props), r.urn) for r in args.resources]
+        stack_wide = replace(context, secret_values=stack_secret_values(subjects))
+        for subject in subjects:
+            if not rule.applies(subject.type):
+                continue
+            judgement = judge(rule, subject, stack_wide)
+            if judgement.status != "fail":
+                continue
+            own = judge(rule, subject, context)  # what the resource policy reports already
+            already = set(own.messages) if own.status == "fail" else set()
+            for message in judgement.messages:
+                if message not in already:
+                    report_violation(message, subject.urn)
+
+    return pulumi_policy.StackValidationPolicy(
+        name=STACK_SECRETS_POLICY,
+        description="No secret of the stack (Key Vault secrets included) reaches a container as a plain value",
+        validate=validate,
+        enforcement_level=_LEVELS[enforcement],
+        severity=pulumi_policy.Severity(rule.severity.value),
+        tags=[rule.pillar],
+        remediation_steps=rule.remediation,
+    )
+
+
 def policies(
     environment: str | None, location: str | None, targets: TargetTable | None = None
-) -> list[pulumi_policy.ResourceValidationPolicy]:
+) -> list[pulumi_policy.ResourceValidationPolicy | pulumi_policy.StackValidationPolicy]:
     context = StackContext(targets=targets or load_targets(), location=location)
     enforcement = enforcement_for(environment)
-    return [to_policy(rule, context, enforcement) for rule in RULES]
+    resource_policies: list[Any] = [to_policy(rule, context, enforcement) for rule in RULES]
+    return [*resource_policies, stack_secrets_policy(context, enforcement)]
 
 
 def pack_arguments(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -181,7 +218,7 @@ def pack_arguments(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
 def pack_config(environment: str) -> dict[str, dict[str, str]]:
     """A `--policy-pack-config` document pinning every rule's level for `environment`."""
     level = enforcement_for(environment).value
-    pins = {rule.id: {"enforcementLevel": level} for rule in RULES}
+    pins = {policy_id: {"enforcementLevel": level} for policy_id in [*(r.id for r in RULES), STACK_SECRETS_POLICY]}
     pins.update({rule.id: {"enforcementLevel": rule.level} for rule in STACK_RULES})
     return pins
 

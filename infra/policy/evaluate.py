@@ -9,7 +9,7 @@ and in `pulumi preview`. `evaluate_plan` runs every rule over a mock-engine plan
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from infra.plan.runner import PlannedResource, PlanResult
@@ -24,6 +24,7 @@ from infra.policy.model import (
     from_engine_inputs,
 )
 from infra.policy.rules import RULES
+from infra.policy.rules.security import stack_secret_values
 
 PACK_NAME = "fin-agent"
 Status = Literal["pass", "fail", "not-applicable", "undecided"]
@@ -96,6 +97,8 @@ def evaluate(
     enforcement = enforcement_for(environment)
     report = PolicyReport(environment, enforcement, [RuleTally(rule) for rule in rules])
     subjects = list(resources)
+    if not context.secret_values:
+        context = replace(context, secret_values=stack_secret_values(subjects))
     for tally in report.tallies:
         rule = tally.rule
         for resource in subjects:

@@ -109,10 +109,13 @@ class Subject:
 
 @dataclass(frozen=True)
 class StackContext:
-    """What rules may know besides the resource: the stack's region and the target table."""
+    """What rules may know besides the resource: the stack's region, the target table, and the
+    values of every secret the stack declares (Key Vault secrets included), so a rule can see a
+    secret copied into a plain setting of another resource."""
 
     targets: TargetTable
     location: str | None = None
+    secret_values: frozenset[str] = frozenset()
 
 
 Check = Callable[[Subject, StackContext], Iterable[str]]

@@ -5,17 +5,26 @@ of keys that were stored as secrets: exactly what the Pulumi engine hands a prog
 `infra.plan.stackfile` builds from a stack file for an offline plan. Problems of every kind
 (unknown keys, wrong types, Azure's rules, secrets given in plain text) are collected and
 raised together as one `SettingsError`, before any resource exists.
+
+Each problem names its key and, when the config came from a stack file, the file and line
+(`RawConfig.lines`). Keys in a namespace the program never reads (`fin-agnet:`, `aws:`) are
+refused with a "did you mean", since the whole value would otherwise be dropped silently;
+the provider's (`azure-native:`) and Pulumi's own are left alone. Values that may be secrets
+(under `env`, `secrets`, webhooks) are never echoed, and a secret's value copied into a plain
+environment variable is refused. See docs/stack-files.md.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
+from checks.strict_yaml import excerpt
 from infra.naming import NAME_RULES, InvalidNameError, Naming, stable_token
 from infra.settings import rules
 from infra.settings.defaults import with_defaults
@@ -34,6 +43,9 @@ class RawConfig:
 
     values: dict[str, str]
     secret_keys: frozenset[str] = frozenset()
+    # where the config was read from (a stack file), and the line of each key path in it
+    source: str | None = None
+    lines: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -48,14 +60,31 @@ class LoadedSettings:
     missing_secrets: list[str] = field(default_factory=list)
 
 
-def _decode(raw: str) -> Any:
+# Namespaces whose keys are not this program's settings but are legitimately in a stack file:
+# the provider the program uses, and Pulumi's own.
+OTHER_NAMESPACES = ("azure-native", "pulumi")
+# A secret's config key name (models.SecretKeyName); anything else under `secrets` may be a value.
+_SECRET_KEY_NAME = re.compile(r"^[a-z][A-Za-z0-9]{1,62}$")
+# Settings whose values may be credentials: never echoed in a message.
+_SENSITIVE = re.compile(r"(^|\.)(env|secrets|webhooks)(\.|\[|$)|urlSecret")
+
+
+def _decode(raw: str, key: str) -> Any:
+    """A top-level config string as the program reads it: JSON objects, and exact true/false for flags."""
     text = raw.strip()
     if text.startswith(("{", "[")):
         try:
             return json.loads(text)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             return raw
+    field_info = StackSettings.model_fields.get(_field_name(key))
+    if field_info is not None and field_info.annotation is bool and raw in ("true", "false"):
+        return raw == "true"
     return raw
+
+
+def _field_name(alias: str) -> str:
+    return next((n for n, f in StackSettings.model_fields.items() if (f.alias or n) == alias), alias)
 
 
 def _loc_to_path(loc: tuple[Any, ...]) -> str:
@@ -64,7 +93,8 @@ def _loc_to_path(loc: tuple[Any, ...]) -> str:
         if isinstance(part, int):
             path += f"[{part}]"
         else:
-            path += f".{part}" if path else str(part)
+            part = excerpt(str(part), 64)
+            path += f".{part}" if path else part
     return path
 
 
@@ -108,6 +138,8 @@ def _pydantic_problems(error: ValidationError) -> list[Problem]:
             problems.append(Problem(path, message))
         elif item["type"] == "missing":
             problems.append(Problem(path, "is required"))
+        elif _SENSITIVE.search(path):
+            problems.append(Problem(path, item["msg"] + " (value not shown: it may be a secret)"))
         else:
             problems.append(Problem(path, item["msg"], item.get("input")))
     return problems
@@ -116,6 +148,38 @@ def _pydantic_problems(error: ValidationError) -> list[Problem]:
 def _strip_namespace(key: str) -> str | None:
     prefix = f"{NAMESPACE}:"
     return key[len(prefix) :] if key.startswith(prefix) else None
+
+
+def _namespace_problem(full_key: str) -> Problem | None:
+    """A key in another namespace: refused, since the program would silently ignore it."""
+    namespace, _, name = full_key.partition(":")
+    if namespace in OTHER_NAMESPACES:
+        return None
+    near = difflib.get_close_matches(namespace.lower(), [NAMESPACE, *OTHER_NAMESPACES], n=1, cutoff=0.6)
+    if near and near[0] == NAMESPACE:
+        hint = f"; did you mean '{NAMESPACE}:{excerpt(name, 40)}'?"
+    elif near:
+        hint = f"; did you mean '{near[0]}:{excerpt(name, 40)}'?"
+    else:
+        hint = f"; this project's settings are in '{NAMESPACE}:', provider settings in 'azure-native:'"
+    return Problem(
+        name,
+        f"is in namespace '{excerpt(namespace, 40)}', which this program never reads, so the whole value "
+        f"would be ignored{hint}",
+        full_key=full_key,
+    )
+
+
+def _locate(problem: Problem, raw: RawConfig) -> Problem:
+    """The problem with the stack file and line of its key (or of the nearest enclosing key)."""
+    if raw.source is None or problem.where:
+        return problem
+    path = problem.full_key or problem.path
+    while path and path not in raw.lines:
+        cut = max(path.rfind("."), path.rfind("["))
+        path = path[:cut] if cut > 0 else ""
+    line = raw.lines.get(path)
+    return replace(problem, where=f"{raw.source}:{line}" if line else raw.source)
 
 
 def _referenced_secrets(values: dict[str, Any]) -> dict[str, str]:
@@ -127,14 +191,15 @@ def _referenced_secrets(values: dict[str, Any]) -> dict[str, str]:
             secrets = service.get("secrets") if isinstance(service, dict) else None
             if isinstance(secrets, dict):
                 for env_name, key in secrets.items():
-                    if isinstance(key, str):
+                    if isinstance(key, str) and _SECRET_KEY_NAME.match(key):
                         refs.setdefault(key, f"services.{service_name}.secrets.{env_name}")
     monitoring = values.get("monitoring")
     receivers = monitoring.get("receivers") if isinstance(monitoring, dict) else None
     webhooks = receivers.get("webhooks") if isinstance(receivers, dict) else None
     if isinstance(webhooks, list):
         for index, hook in enumerate(webhooks):
-            if isinstance(hook, dict) and isinstance(hook.get("urlSecret"), str):
+            url_secret = hook.get("urlSecret") if isinstance(hook, dict) else None
+            if isinstance(url_secret, str) and _SECRET_KEY_NAME.match(url_secret):
                 refs.setdefault(hook["urlSecret"], f"monitoring.receivers.webhooks[{index}].urlSecret")
     return refs
 
@@ -152,11 +217,13 @@ def load_settings(raw: RawConfig, stack: str, *, allow_missing_secrets: bool = F
     for full_key, raw_value in raw.values.items():
         key = _strip_namespace(full_key)
         if key is None:
+            foreign = _namespace_problem(full_key)
+            problems += [foreign] if foreign else []
             continue
         if key in setting_names:
             if full_key in raw.secret_keys:
                 problems.append(Problem(key, "holds settings, not a secret; store it without --secret"))
-            stack_values[key] = _decode(raw_value)
+            stack_values[key] = _decode(raw_value, key)
         else:
             other_keys[key] = raw_value
 
@@ -218,11 +285,12 @@ def load_settings(raw: RawConfig, stack: str, *, allow_missing_secrets: bool = F
     naming: Naming | None = None
     if settings is not None:
         problems += rules.check_all(settings)
+        problems += _secrets_in_plain_env(settings, secrets)
         naming = Naming(settings.environment, settings.name_suffix or stable_token(PROJECT, stack, settings.location))
         problems += _check_names(naming)
 
     if problems or settings is None or naming is None:
-        raise SettingsError(problems, stack)
+        raise SettingsError([_locate(problem, raw) for problem in problems], stack, raw.source)
 
     notices = rules.notices_for(settings)
     notices += [
@@ -231,6 +299,25 @@ def load_settings(raw: RawConfig, stack: str, *, allow_missing_secrets: bool = F
         for key in missing
     ]
     return LoadedSettings(settings, stack, naming, secrets, notices, missing)
+
+
+def _secrets_in_plain_env(settings: StackSettings, secrets: dict[str, SecretStr]) -> list[Problem]:
+    """A secret's value copied into a plain environment variable is that secret, leaked."""
+    values = {
+        secret.get_secret_value(): key
+        for key, secret in secrets.items()
+        if len(secret.get_secret_value()) >= 8 and secret.get_secret_value() != PLAN_SECRET_PLACEHOLDER
+    }
+    return [
+        Problem(
+            f"services.{service_name}.env.{env_name}",
+            f"holds the value of secret '{values[value]}' in plain text; list it under "
+            f"services.{service_name}.secrets instead (value not shown)",
+        )
+        for service_name, service in settings.services.items()
+        for env_name, value in service.env.items()
+        if value in values
+    ]
 
 
 def _rules_on_valid_sections(merged: dict[str, Any], error: ValidationError) -> list[Problem]:

@@ -4,6 +4,10 @@ Each top-level field is one Pulumi config key in the `fin-agent` namespace
 (`fin-agent:services`, `fin-agent:redis`, ...); YAML keys are camelCase. Unknown keys are
 refused at every level (`extra="forbid"`), so a typo can never fall back to a default.
 
+Types are strict: `true` is not a number and `'yes'` is not a boolean (pydantic's lax mode would
+coerce both). Every number and string has an upper bound, from Azure's documented limits where
+Azure documents one (sources beside each bound, and in docs/stack-files.md).
+
 This module checks shapes, types and ranges only. Rules that relate several values to what
 Azure accepts (Container Apps CPU/memory pairs, container-group totals, SKUs, autoscale on a
 platform without autoscale, ...) live in `infra.settings.rules`, one module per concern.
@@ -25,19 +29,31 @@ Environment = Literal["dev", "staging", "prod"]
 Platform = Literal["containerapps", "containerinstances"]
 ServiceName = Literal["backend", "web"]
 
+# distribution/reference (the registry's own parser): a name of at most 255 characters, a tag of
+# at most 128, a sha256 digest of 71: 512 covers them all with the registry host.
 ImageRef = Annotated[
     str,
     StringConstraints(
+        max_length=512,
         # registry[:port]/path[:tag][@sha256:digest], lowercase path as OCI requires
         pattern=r"^(?:[a-z0-9.-]+(?::[0-9]{1,5})?/)?[a-z0-9]+(?:[._/-][a-z0-9]+)*"
         r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$",
     ),
 ]
-EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,255}$")]
+# No Azure-documented maximum for one variable; 32 KiB is far above any plain setting.
+EnvValue = Annotated[str, StringConstraints(max_length=32768)]
 SecretKeyName = Annotated[str, StringConstraints(pattern=r"^[a-z][A-Za-z0-9]{1,62}$")]
-HttpPath = Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$")]
+# No Azure-documented maximum for a probe path; 2048 characters is what browsers and proxies
+# reliably accept in a whole URL, so a longer path is a mistake.
+HttpPath = Annotated[str, StringConstraints(max_length=2048, pattern=r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$")]
 Cpu = Annotated[float, Field(gt=0, le=64)]
 MemoryGb = Annotated[float, Field(gt=0, le=512)]
+# Written as text ("10.42.0.0/16"): parsed from a string even in strict mode.
+Cidr = Annotated[IPv4Network, Field(strict=False)]
+# Azure Resource Manager tag limits: 50 tags a resource, names up to 512 characters, values up
+# to 256 (learn.microsoft.com/azure/azure-resource-manager/management/tag-resources#limitations).
+MAX_TAGS_PER_RESOURCE = 50
 TagText = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 TagName = Annotated[str, StringConstraints(pattern=r"^[^<>*%&:\\?/+]{1,512}$")]
 # The app's OpenTelemetry service.name, which Application Insights shows as its role name.
@@ -48,7 +64,7 @@ DependencyType = Annotated[str, StringConstraints(pattern=DEPENDENCY_TYPE_PATTER
 class SettingsModel(BaseModel):
     """Base for every settings section: camelCase keys, unknown keys refused, immutable."""
 
-    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True)
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True, strict=True)
 
 
 class Resources(SettingsModel):
@@ -82,9 +98,9 @@ class ServiceSettings(SettingsModel):
     health_path: HttpPath
     ingress: Literal["external", "internal"]
     probes: ProbeTimings
-    env: dict[EnvVarName, str] = Field(default_factory=dict)
+    env: Annotated[dict[EnvVarName, EnvValue], Field(max_length=200)] = Field(default_factory=dict)
     # environment variable name -> name of a secret Pulumi config key (fin-agent:<name>)
-    secrets: dict[EnvVarName, SecretKeyName] = Field(default_factory=dict)
+    secrets: Annotated[dict[EnvVarName, SecretKeyName], Field(max_length=200)] = Field(default_factory=dict)
     # Sent as OTEL_SERVICE_NAME; Application Insights' cloud_RoleName / AppRoleName. The
     # defaults (infra.settings.defaults) are the service names: backend, web.
     role_name: RoleName
@@ -175,7 +191,9 @@ class AutoscaleSettings(SettingsModel):
     min_replicas: Annotated[int, Field(ge=0, le=1000)]
     max_replicas: Annotated[int, Field(ge=1, le=1000)]
     cpu_utilization: Annotated[int, Field(ge=1, le=100)]
-    http_concurrency: Annotated[int, Field(ge=1)] | None
+    # Container Apps documents the minimum (1) and default (10), no maximum; 10,000 concurrent
+    # requests per replica is far beyond any one replica.
+    http_concurrency: Annotated[int, Field(ge=1, le=10_000)] | None
     cooldown_seconds: Annotated[int, Field(ge=0, le=86400)]
     polling_seconds: Annotated[int, Field(ge=1, le=3600)]
     # Kept for fidelity to the guide; Container Apps has no knob for either (reported, not sent).
@@ -197,20 +215,22 @@ class RedisSettings(SettingsModel):
     # None: protected against deletion/replacement in prod only.
     protect: bool | None = None
     # Azure Cache for Redis (classic) only, Standard and Premium only.
-    maxmemory_reserved_mb: Annotated[int, Field(ge=0)] | None = None
-    maxfragmentationmemory_reserved_mb: Annotated[int, Field(ge=0)] | None = None
+    # At most the largest classic cache (Premium P5, 120 GB): a reservation cannot exceed the cache.
+    maxmemory_reserved_mb: Annotated[int, Field(ge=0, le=122_880)] | None = None
+    maxfragmentationmemory_reserved_mb: Annotated[int, Field(ge=0, le=122_880)] | None = None
     redis_version: Literal["6"] = "6"
     # The guide's server settings: accepted for fidelity, never sent (Azure does not let anyone
     # set them); reported as a warning, or an error when `strict` is true.
     maxmemory_samples: Annotated[int, Field(ge=1, le=64)] | None = None
-    timeout: Annotated[int, Field(ge=0)] | None = None
-    tcp_keepalive: Annotated[int, Field(ge=0)] | None = None
+    # Redis keeps both as C ints (seconds).
+    timeout: Annotated[int, Field(ge=0, le=2_147_483_647)] | None = None
+    tcp_keepalive: Annotated[int, Field(ge=0, le=2_147_483_647)] | None = None
     strict: bool = False
 
 
 class EmailReceiver(SettingsModel):
     name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 _.-]{1,64}$")]
-    address: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    address: Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
 
 class WebhookReceiver(SettingsModel):
@@ -220,13 +240,17 @@ class WebhookReceiver(SettingsModel):
 
 
 class Receivers(SettingsModel):
-    emails: list[EmailReceiver] = Field(default_factory=list)
-    webhooks: list[WebhookReceiver] = Field(default_factory=list)
+    # Azure Monitor service limits, action groups: 1,000 email and 10 webhook actions per group
+    # (learn.microsoft.com/azure/azure-monitor/service-limits#action-groups).
+    emails: Annotated[list[EmailReceiver], Field(max_length=1000)] = Field(default_factory=list)
+    webhooks: Annotated[list[WebhookReceiver], Field(max_length=10)] = Field(default_factory=list)
 
 
 class MonitoringSettings(SettingsModel):
     log_retention_days: Annotated[int, Field(ge=30, le=730)]
-    daily_quota_gb: Annotated[float, Field(gt=0)] | None = None
+    # The daily cap has no documented maximum; 100,000 GB a day is beyond any real workspace
+    # and keeps a typo (an extra digit group) from passing.
+    daily_quota_gb: Annotated[float, Field(gt=0, le=100_000)] | None = None
     sampling_percentage: Annotated[float, Field(gt=0, le=100)] = 100
     receivers: Receivers = Field(default_factory=Receivers)
     # AppDependencies.DependencyType values that are database queries (db-query-time): the
@@ -252,11 +276,11 @@ class MonitoringSettings(SettingsModel):
 class NetworkSettings(SettingsModel):
     """A virtual network for the stack: a subnet for the apps, one for private endpoints."""
 
-    address_space: IPv4Network
+    address_space: Cidr
     # Delegated to the Container Apps environment (at least /27) or to container groups (/29).
-    apps_subnet: IPv4Network
+    apps_subnet: Cidr
     # Private endpoints of the cache (and Key Vault when private); at least /28.
-    private_endpoints_subnet: IPv4Network
+    private_endpoints_subnet: Cidr
 
 
 class KeyVaultSettings(SettingsModel):
@@ -275,7 +299,7 @@ class StackSettings(SettingsModel):
     name_suffix: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{3,6}$")] | None = None
     owner: Annotated[str, StringConstraints(min_length=1, max_length=256)]
     cost_center: Annotated[str, StringConstraints(min_length=1, max_length=256)]
-    tags: dict[TagName, TagText] = Field(default_factory=dict)
+    tags: Annotated[dict[TagName, TagText], Field(max_length=MAX_TAGS_PER_RESOURCE)] = Field(default_factory=dict)
     compute: ComputeSettings
     services: Services
     autoscale: AutoscaleSettings | None = None

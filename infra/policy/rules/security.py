@@ -9,7 +9,7 @@ database settings (`clientProtocol`, `accessKeysAuthentication`) have no rule in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from infra.components.monitoring import BROWSER_TELEMETRY, TELEMETRY_PURPOSE_TAG
 from infra.policy.model import (
@@ -18,6 +18,7 @@ from infra.policy.model import (
     Severity,
     StackContext,
     Subject,
+    Undecidable,
     Unknown,
     entries,
     field_of,
@@ -29,10 +30,11 @@ from infra.policy.rules.types import (
     CLASSIC_REDIS,
     CONTAINER_APP,
     CONTAINER_GROUP,
+    KEY_VAULT_SECRET,
     MANAGED_REDIS,
     MANAGED_REDIS_DATABASE,
 )
-from infra.settings.rules.general import SECRET_LOOKING_NAME
+from infra.settings.rules.general import looks_like_credential
 
 ACCEPTED_TLS = ("1.2", "1.3")
 MANAGED_IDENTITY_TYPES = {
@@ -98,9 +100,35 @@ def _managed_identity(resource: Subject, context: StackContext) -> Iterator[str]
         yield f"identity.type is {shown(identity_type)}; a system- or user-assigned managed identity is required"
 
 
+# Placeholders an offline plan holds for secrets it cannot decrypt: not values.
+_PLACEHOLDERS = frozenset({"[secret]", "[secret not set]"})
+
+
+def _secret_values_of(resource: Subject) -> set[str]:
+    """The secret values one resource declares: Key Vault secrets, app secrets, secure env values."""
+    values: list[object] = []
+    try:
+        if resource.kind == KEY_VAULT_SECRET:
+            values.append(lookup(resource.props, "properties.value"))
+        elif resource.kind == CONTAINER_APP:
+            values += [field_of(s, "value", "secrets[]") for s in entries(resource.props, "configuration.secrets")]
+        elif resource.kind == CONTAINER_GROUP:
+            for container in entries(resource.props, "containers"):
+                for variable in field_of(container, "environmentVariables", "containers[]", []):
+                    values.append(variable.get("secureValue") if isinstance(variable, dict) else None)
+    except Undecidable:
+        return set()
+    return {v for v in values if isinstance(v, str) and len(v) >= MIN_COMPARED_SECRET_LENGTH and v not in _PLACEHOLDERS}
+
+
+def stack_secret_values(resources: Iterable[Subject]) -> frozenset[str]:
+    """Every secret value the stack declares, for `StackContext.secret_values`."""
+    return frozenset(value for resource in resources for value in _secret_values_of(resource))
+
+
 def _plain_secrets(resource: Subject, context: StackContext) -> Iterator[str]:
     if resource.kind == CONTAINER_APP:
-        secret_values = {
+        secret_values = set(context.secret_values) | {
             value
             for secret in entries(resource.props, "configuration.secrets")
             if isinstance(value := field_of(secret, "value", "configuration.secrets[]"), str)
@@ -113,7 +141,7 @@ def _plain_secrets(resource: Subject, context: StackContext) -> Iterator[str]:
         yield from _env_findings(containers, "env", "secretRef", secret_values)
     else:
         containers = entries(resource.props, "containers")
-        secure_values = {
+        secure_values = set(context.secret_values) | {
             value
             for index, container in enumerate(containers)
             for variable in field_of(container, "environmentVariables", f"containers[{index}]", [])
@@ -131,7 +159,7 @@ def _env_findings(containers: list, env_key: str, secret_form: str, secret_value
             if not isinstance(variable, dict) or "value" not in variable or variable.get("value") is None:
                 continue
             name, value = variable.get("name", "?"), variable["value"]
-            if SECRET_LOOKING_NAME.search(str(name)):
+            if looks_like_credential(str(name)):
                 yield (
                     f"container '{container_name}': {name} looks like a credential but is a plain value; "
                     f"pass it as {secret_form}"

@@ -1,10 +1,17 @@
-"""Rules that concern the stack as a whole: region, names, tags, environment variables."""
+"""Rules that concern the stack as a whole: region, names, tags, environment variables, receivers.
+
+Plain environment variables are visible to anyone who can read the app's configuration or the
+plan, so a name that says "credential" must come from `secrets` instead. Variables the program
+sets itself (the backend's URL, the cache's connection, Application Insights, the identity)
+cannot be set again from the stack: two values for one variable, one silently winning, is how a
+stack points an app at the wrong cache.
+"""
 
 from __future__ import annotations
 
 import re
 
-from infra.settings.model import StackSettings
+from infra.settings.model import MAX_TAGS_PER_RESOURCE, StackSettings
 from infra.settings.problems import Problem
 from infra.settings.regions import is_known_region
 from infra.tags import STANDARD_TAG_NAMES
@@ -14,6 +21,63 @@ SECRET_LOOKING_NAME = re.compile(
     r"(SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CONNECTION_?STRING|CREDENTIAL)",
     re.IGNORECASE,
 )
+# Name parts (split on `_`) that mean a credential: DB_PASS, STRIPE_KEY, SUPABASE_KEY, PG_PWD, ...
+CREDENTIAL_WORDS = frozenset(
+    {
+        "PASS",
+        "PASSWD",
+        "PASSWORD",
+        "PWD",
+        "SECRET",
+        "SECRETS",
+        "TOKEN",
+        "APIKEY",
+        "DSN",
+        "CREDENTIALS",
+        "CREDS",
+        "COOKIE",
+        "SIGNATURE",
+        "SAS",
+        "CONNSTR",
+    }
+)
+# KEY means a credential (STRIPE_KEY, SUPABASE_KEY, SERVICE_KEY_LIVE) unless a word after it says
+# it is about keys, not one (CACHE_KEY_PREFIX, KEY_VAULT_NAME).
+NOT_A_KEY_AFTER = frozenset({"PREFIX", "ID", "NAME", "VAULT", "FILE", "PATH", "URI", "URL", "SIZE", "TTL", "HEADER"})
+# Data-store URLs carry the password in their user-info: DATABASE_URL, REDIS_URI, MONGODB_URL, ...
+DATA_STORE_URL = re.compile(
+    r"(^|_)(DATABASE|DB|POSTGRES|POSTGRESQL|PG|MYSQL|MARIADB|MONGO|MONGODB|REDIS|AMQP|RABBITMQ|MSSQL|SQL|SUPABASE_DB)"
+    r"_?(URL|URI)$",
+    re.IGNORECASE,
+)
+# Variables the program sets in the containers (infra/components: compute_shared.identity_env,
+# container_apps/container_groups BACKEND_URL, cache/component.py, program.py).
+PROGRAM_SET_VARIABLES = frozenset(
+    {
+        "BACKEND_URL",
+        "REDIS_HOST",
+        "REDIS_PORT",
+        "REDIS_TLS",
+        "REDIS_AUTH_MODE",
+        "REDIS_PASSWORD",
+        "AZURE_CLIENT_ID",
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+        "APPLICATIONINSIGHTS_BROWSER_CONNECTION_STRING",
+    }
+)
+
+
+def looks_like_credential(name: str) -> bool:
+    if SECRET_LOOKING_NAME.search(name) or DATA_STORE_URL.search(name):
+        return True
+    parts = name.upper().split("_")
+    for index, part in enumerate(parts):
+        if part in CREDENTIAL_WORDS:
+            return True
+        if part in ("KEY", "KEYS") and not NOT_A_KEY_AFTER.intersection(parts[index + 1 :]):
+            return True
+    return False
 
 
 # The settings sections (field names) these rules read.
@@ -37,9 +101,27 @@ def check(settings: StackSettings) -> list[Problem]:
                 Problem(f"tags.{tag}", "is a standard tag set by the program; set it through its own setting")
             )
     problems += _role_name_problems(settings)
+    if len(settings.tags) + len(STANDARD_TAG_NAMES) > MAX_TAGS_PER_RESOURCE:
+        problems.append(
+            Problem(
+                "tags",
+                f"has {len(settings.tags)} tags; with the program's {len(STANDARD_TAG_NAMES)} standard tags a "
+                f"resource would carry more than Azure's limit of {MAX_TAGS_PER_RESOURCE}",
+            )
+        )
+    problems += _duplicate_receivers(settings)
     for service_name, service in settings.services.items():
+        for kind, names in (("env", service.env), ("secrets", service.secrets)):
+            for env_name in names:
+                if env_name.upper() in PROGRAM_SET_VARIABLES:
+                    problems.append(
+                        Problem(
+                            f"services.{service_name}.{kind}.{env_name}",
+                            "is set by the program itself (from the deployed resources); remove it here",
+                        )
+                    )
         for env_name in service.env:
-            if SECRET_LOOKING_NAME.search(env_name):
+            if looks_like_credential(env_name):
                 problems.append(
                     Problem(
                         f"services.{service_name}.env.{env_name}",
@@ -101,6 +183,22 @@ def _role_name_problems(settings: StackSettings) -> list[Problem]:
                         attributes,
                     )
                 )
+    return problems
+
+
+def _duplicate_receivers(settings: StackSettings) -> list[Problem]:
+    """Receiver names identify receivers in the action group and its notifications: one name, one receiver."""
+    problems: list[Problem] = []
+    receivers = settings.monitoring.receivers
+    seen: dict[str, str] = {}
+    for kind, items in (("emails", receivers.emails), ("webhooks", receivers.webhooks)):
+        for index, receiver in enumerate(items):
+            path = f"monitoring.receivers.{kind}[{index}].name"
+            key = receiver.name.lower()
+            if key in seen:
+                problems.append(Problem(path, f"repeats the receiver name of {seen[key]}; names must be unique"))
+            else:
+                seen[key] = path
     return problems
 
 
