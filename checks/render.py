@@ -31,7 +31,14 @@ from checks.model import Evidence, Policy, Report, TargetResult, format_value, t
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates" / "checks"
 SCHEMA_FILE = Path(__file__).with_name("report.schema.json")
 ICONS = {"PASS": "✅", "WARN": "⚠️", "FAIL": "❌", "NO_DATA": "❔"}
-OUTCOME_ICONS = {"passed": "✅", "warnings": "⚠️", "failed": "❌", "inconclusive": "❔", "no data": "❔"}
+OUTCOME_ICONS = {
+    "passed": "✅",
+    "warnings": "⚠️",
+    "failed": "❌",
+    "inconclusive": "❔",
+    "no data": "❔",
+    "interrupted": "⏹️",
+}
 FILE_NAMES = {
     "table": "check-report.txt",
     "json": "check-report.json",
