@@ -107,7 +107,8 @@ def deploy(
     Exit codes: 0 deployed and checked (--dry-run: preview passed); 2 invalid settings or
     options; 3 mandatory policy violations; 4 preflight (no Pulumi CLI, not logged in);
     5 preview failed; 6 up failed; 7 outputs; 8 checks failed; 9 checks warned (--fail-on
-    warn); 10 checks inconclusive; 11 checks could not run; 12 report not written.
+    warn); 10 checks inconclusive; 11 checks could not run; 12 report not written;
+    13 checks crashed; 130/143 interrupted (SIGINT/SIGTERM).
     """
     options = DeployOptions(
         stack=stack,
