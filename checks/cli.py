@@ -19,8 +19,10 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
@@ -38,6 +40,7 @@ from checks.sources.azure import AzureAccess, default_credential_factory
 from checks.targets import TargetsError, load_targets
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 
 
 class UsageProblem(click.ClickException):
@@ -63,17 +66,48 @@ class CheckCommand(click.Command):
 DURATION_BOUNDS = {"window": (timedelta(0), timedelta(days=30)), "bake": (timedelta(0), timedelta(days=1))}
 
 
+def bounded_duration(value: str, name: str) -> timedelta:
+    """`--window` / `--bake` as a timedelta within `DURATION_BOUNDS`; ValueError with the reason otherwise."""
+    duration = parse_duration(value)
+    low, high = DURATION_BOUNDS[name]
+    if not low <= duration <= high:
+        raise ValueError(f"{value[:40]!r} is outside {human_duration(low)} to {human_duration(high)}")
+    return duration
+
+
 def _duration(ctx: click.Context, param: click.Parameter, value: str) -> object:
     try:
-        duration = parse_duration(value)
+        return bounded_duration(value, str(param.name))
     except ValueError as error:
         raise click.BadParameter(str(error), ctx=ctx, param=param) from None
-    low, high = DURATION_BOUNDS[str(param.name)]
-    if not low <= duration <= high:
-        raise click.BadParameter(
-            f"{value[:40]!r} is outside {human_duration(low)} to {human_duration(high)}", ctx=ctx, param=param
-        )
-    return duration
+
+
+def refuse_directories_as_reports(output_dir: Path, names: list[str]) -> None:
+    """A report file name that is a directory is refused before anything is measured."""
+    for name in names:
+        if (output_dir / name).is_dir():
+            raise UsageProblem(
+                f"--output-dir: {output_dir / name} is a directory, not a file the report can be written to"
+            )
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """FloatRange lets NaN through (every comparison with NaN is false)."""
+    if value != value:
+        raise click.BadParameter("nan is not a number of seconds", ctx=ctx, param=param)
+    return value
+
+
+def read_input(reader: Callable[[Path], T], path: Path, option: str) -> T:
+    """Read an input file; what the parser does not turn into its own error is still a usage error naming the file."""
+    try:
+        return reader(path)
+    except UnicodeError as error:
+        raise UsageProblem(f"{option} {path}: not UTF-8 text ({type(error).__name__} at byte {error.start})") from None
+    except RecursionError:
+        raise UsageProblem(f"{option} {path}: nested too deeply to read") from None
+    except OSError as error:
+        raise UsageProblem(f"{option} {path}: cannot be read ({error.strerror or error})") from None
 
 
 def check_selection(table_ids: list[str], only: tuple[str, ...], skip: tuple[str, ...]) -> None:
@@ -159,7 +193,12 @@ def stack_outputs_from_pulumi(stack: str) -> StackOutputs:
 @click.option("--logs-endpoint", help="Log Analytics query endpoint.")
 @click.option("--logs-audience", help="Token audience for Log Analytics queries.")
 @click.option(
-    "--timeout", type=click.FloatRange(min=1, max=300), default=30, show_default=True, help="Seconds per Azure request."
+    "--timeout",
+    type=click.FloatRange(min=1, max=300),
+    default=30,
+    show_default=True,
+    callback=lambda ctx, param, value: _finite(ctx, param, value),
+    help="Seconds per Azure request.",
 )
 @click.option("--retries", type=click.IntRange(min=0, max=10), default=3, show_default=True, help="Retries on 429/5xx.")
 @targets_option
@@ -198,8 +237,9 @@ def check(
         raise UsageProblem(f"{len(formats)} formats need --output-dir (one file each)")
     try:
         table = load_targets(targets_file)
-        outputs = read_outputs_file(outputs_file) if outputs_file else stack_outputs_from_pulumi(stack)
-        endpoints = read_endpoints(endpoints_file) if endpoints_file else Endpoints()
+        outputs = read_input(read_outputs_file, outputs_file, "--outputs") if outputs_file else None
+        outputs = outputs or stack_outputs_from_pulumi(stack)
+        endpoints = read_input(read_endpoints, endpoints_file, "--endpoints") if endpoints_file else Endpoints()
     except (TargetsError, OutputsError, EndpointsError) as error:
         raise UsageProblem(str(error)) from None
     if outputs.stack != stack:
@@ -210,6 +250,7 @@ def check(
             prepare_output_dir(output_dir)
         except OutputError as error:
             raise UsageProblem(str(error)) from None
+        refuse_directories_as_reports(output_dir, [FILE_NAMES[name] for name in formats])
     try:
         profile = cloud_profile(
             cloud,

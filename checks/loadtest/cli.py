@@ -22,7 +22,13 @@ from typing import Any
 
 import click
 
-from checks.cli import CheckCommand, UsageProblem, stack_outputs_from_pulumi
+from checks.cli import (
+    CheckCommand,
+    UsageProblem,
+    read_input,
+    refuse_directories_as_reports,
+    stack_outputs_from_pulumi,
+)
 from checks.cli_options import fail_on_option, outputs_file_option, report_formats_option, targets_option
 from checks.endpoints import Endpoints, EndpointsError, read_endpoints
 from checks.files import OutputError, prepare_output_dir, write_text
@@ -119,14 +125,17 @@ def loadtest(
         raise UsageProblem(f"{len(formats)} formats need --output-dir (one file each)")
     try:
         table = load_targets(targets_file)
-        outputs = read_outputs_file(outputs_file) if outputs_file else stack_outputs_from_pulumi(stack)
-        endpoints = read_endpoints(endpoints_file) if endpoints_file else Endpoints()
+        outputs = read_input(read_outputs_file, outputs_file, "--outputs") if outputs_file else None
+        outputs = outputs or stack_outputs_from_pulumi(stack)
+        endpoints = read_input(read_endpoints, endpoints_file, "--endpoints") if endpoints_file else Endpoints()
         if outputs.stack != stack:
             raise UsageProblem(f"the outputs are of stack {outputs.stack!r}, not {stack!r}")
         plan = plan_load_test(outputs, table, payload_path=payload_file, scale=scale, endpoints=endpoints)
         config_text = render_config(plan)
         if output_dir is not None:
             prepare_output_dir(output_dir)
+            names = [CONFIG_NAME, ARTILLERY_REPORT_NAME, *(REPORT_NAMES[name] for name in formats)]
+            refuse_directories_as_reports(output_dir, names)
     except (TargetsError, OutputsError, EndpointsError, LoadTestError, OutputError) as error:
         raise UsageProblem(str(error)) from None
 
