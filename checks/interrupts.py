@@ -15,6 +15,7 @@ from __future__ import annotations
 import signal
 import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -66,3 +67,15 @@ def exit_interrupted(error: Interrupted, what: str) -> None:
     """Say what was stopped and exit 130 (SIGINT) or 143 (SIGTERM)."""
     print(f"{what}: interrupted by {error.name}; exit {error.exit_code}", file=sys.stderr)
     sys.exit(error.exit_code)
+
+
+class InterruptiblePool(ThreadPoolExecutor):
+    """A thread pool that, when `Interrupted` leaves its `with` block, does not wait for its
+    workers (an Azure query may take a minute): queued work is cancelled, running work is
+    abandoned, and the command exits without joining them (`checks.cli` exits with `os._exit`)."""
+
+    def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> bool | None:
+        if exc_type is not None and issubclass(exc_type, Interrupted):
+            self.shutdown(wait=False, cancel_futures=True)
+            return False
+        return super().__exit__(exc_type, exc, traceback)

@@ -27,6 +27,7 @@ import pytest
 import yaml
 
 from checks.loadtest.artillery import DEFAULT_ARTILLERY
+from tests.fixtures.checks.fake_azure import FakeAzure, Fault
 from tests.test_loadtest import write_outputs
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
@@ -240,3 +241,50 @@ def test_check_stops_probes_and_chromium_and_writes_the_partial_report(
         assert any("interrupted by" in note for note in report["notes"])
         assert "interrupted" in (out / "check-report.md").read_text(encoding="utf-8")
         assert_clean(children, tmp, recorder, exited)
+
+
+@pytest.mark.parametrize(("signum", "code"), SIGNALS)
+def test_check_abandons_slow_azure_queries_and_writes_the_partial_report(
+    tmp_path: Path, short_tmp: Path, signum: int, code: int
+) -> None:
+    """Metrics and ARM answer after 8 s: the signal must not wait for them."""
+    fake = FakeAzure(tmp_path).start()
+    try:
+        fake.fault("metrics", Fault(delay=8), always=True)
+        fake.fault("arm", Fault(delay=8), always=True)
+        az = tmp_path / "az"
+        az.write_text(
+            '#!/bin/sh\necho \'{"accessToken": "cli-token", "expiresOn": "2099-01-01 00:00:00.000000", '
+            '"expires_on": 4070908800, "tokenType": "Bearer"}\'\n',
+            encoding="utf-8",
+        )
+        az.chmod(0o755)
+        out = tmp_path / "out"
+        env = environment(
+            short_tmp,
+            PATH=f"{tmp_path}:{os.environ['PATH']}",
+            AZURE_TOKEN_CREDENTIALS="AzureCliCredential",
+            REQUESTS_CA_BUNDLE=str(fake.cert),
+        )
+        process = subprocess.Popen(
+            [str(CLI), "check", "dev", "--source", "azure", "--outputs", str(DEV_OUTPUTS), "--retries", "0",
+             "--timeout", "60", "--arm-endpoint", fake.url, "--metrics-endpoint", fake.url, "--logs-endpoint",
+             fake.url, "--format", "json", "--output-dir", str(out)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )  # fmt: skip
+        wait_for(lambda: len(fake.requests) >= 2, 60, "the metrics and ARM queries", process)
+        seconds, _, children = interrupt(process, signum, children_expected=False)
+        stderr = process.stderr.read() if process.stderr else ""
+        assert process.returncode == code, stderr
+        assert seconds <= EXIT_WITHIN_SECONDS, f"took {seconds:.1f} s to exit"
+        assert "Traceback" not in stderr
+        report = json.loads((out / "check-report.json").read_text(encoding="utf-8"))
+        assert report["outcome"] == "interrupted" and report["exitCode"] == code
+        assert all(t["verdict"] == "NO_DATA" for t in report["targets"])
+        sent = len(fake.requests)
+        time.sleep(1.5)
+        assert len(fake.requests) == sent, "queries were sent after the exit"
+        assert not [pid for pid in children if alive(pid)]
+        assert not list(short_tmp.iterdir())
+    finally:
+        fake.stop()
