@@ -25,6 +25,7 @@ from checks.loadtest.artillery import DEFAULT_ARTILLERY
 from checks.loadtest.watchdog import Watchdog
 from checks.model import EXIT_FAIL, Thresholds
 from tests.test_loadtest import run_cli, write_outputs
+from tests.test_loadtest_artillery import stand_in_api
 
 LATENCY = Thresholds(unit="ms", better="lower", target=200, critical=500)
 ERRORS = Thresholds(unit="%", better="lower", target=1, critical=5)
@@ -89,9 +90,16 @@ def test_too_few_samples_or_a_recovered_last_period_do_not_abort() -> None:
 def test_failing_virtual_users_abort_on_the_error_rate() -> None:
     watchdog = Watchdog(LATENCY, ERRORS)
     lines = period({"errors.ECONNREFUSED": 25, "vusers.created": 25, "vusers.failed": 25}, {})
-    assert feed(watchdog, lines) is None, "a period without session lengths closes at the next header"
-    reason = watchdog.feed("Metrics for period to: 10:00:20(+0000) (width: 9.9s)")
+    reason = feed(watchdog, lines)
     assert reason and "error rate 100.0 %" in reason and "25 of 25 virtual users failed" in reason
+
+
+def test_a_period_without_the_closing_metrics_is_judged_at_the_next_header() -> None:
+    watchdog = Watchdog(LATENCY, ERRORS)
+    lines = period({"http.responses": 30, "vusers.completed": 10}, {"http.total": {"mean": 900}})
+    assert feed(watchdog, lines) is None
+    reason = watchdog.feed("Metrics for period to: 10:00:20(+0000) (width: 9.9s)")
+    assert reason and "mean full response time 900.0 ms" in reason
 
 
 @contextmanager
@@ -179,4 +187,23 @@ def test_a_run_clearly_past_critical_is_stopped_early_with_the_reason(tmp_path: 
     assert latency["verdict"] == "FAIL" and latency["evidence"][0]["value"] >= 500
     assert any("stopped early by the watchdog" in note and "critical 500 ms" in note for note in report["notes"])
     assert report["calls"][0]["aborted"] and "aborted after" in result.output
+    assert after == 0, "no request after the load test ended"
+
+
+@pytest.mark.servers
+@pytest.mark.slow
+def test_a_run_whose_virtual_users_keep_failing_is_stopped_on_the_error_rate(tmp_path: Path) -> None:
+    # --scale 0.4: planned 24 s + 48 s + 24 s = 96 s at 4, 20, 4 arrivals a second; every route answers 503.
+    started = time.monotonic()
+    with stand_in_api(0.0, failing_path="/") as (url, api):
+        result, report = _load_test(tmp_path, url, "0.4")
+        ended = time.monotonic()
+        sent = len(api.seen)
+        time.sleep(1.5)
+        after = len(api.seen) - sent
+    assert ended - started < 35, f"the run took {ended - started:.0f} s of a planned 96 s"
+    assert result.exit_code == EXIT_FAIL, result.output
+    errors = next(t for t in report["targets"] if t["id"] == "error-rate")
+    assert errors["verdict"] == "FAIL" and errors["evidence"][0]["value"] == 100
+    assert any("stopped early by the watchdog" in note and "error rate 100.0 %" in note for note in report["notes"])
     assert after == 0, "no request after the load test ended"

@@ -13,8 +13,10 @@ period, judges the run so far:
 - latency: the mean full response time (`http.total`), the periods' means weighted by their
   `http.responses`.
 
-It aborts when a figure is at or past critical both in the last period and over the run so
-far, with at least `MIN_SAMPLES` samples behind it: one slow start does not stop a run, a
+A period is judged as soon as the figures it needs are printed (metrics come in alphabetical
+order, `vusers.failed` after `http.*`), else at the next period's header. It aborts when a
+figure is at or past critical both in the last period and over the run so far, with at least
+`MIN_SAMPLES` samples behind it: one slow start does not stop a run, a
 sustained failure does. The periods it read become the data the verdict is computed from
 (`report_data`), so an aborted run is judged by the same code as a complete one.
 """
@@ -106,10 +108,10 @@ class Watchdog:
         if self.current is None:
             return None
         self._read_metric(line)
-        if self.summary_name == "vusers.session_length" and "p99" in self.current.summaries.get(
-            "vusers.session_length", {}
-        ):
-            self._close()  # the alphabetically last metric of a period: it is complete
+        if "vusers.failed" in self.current.counters or "p99" in self.current.summaries.get("vusers.session_length", {}):
+            # Metrics print in alphabetical order: once `vusers.failed` (or, when no virtual user
+            # failed, the last line of `vusers.session_length`) is read, every figure judged is in.
+            self._close()
         return self.abort_reason
 
     def _read_metric(self, line: str) -> None:
