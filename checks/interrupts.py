@@ -6,8 +6,9 @@ thread, so `with` blocks unwind (temporary directories are removed, child proces
 whoever started them) and the command can write what it has, marked interrupted. A second
 signal while unwinding is ignored, so clean-up is not itself interrupted.
 
-Exit codes follow the shell's convention, 128 + the signal's number: 130 after SIGINT, 143
-after SIGTERM. Neither collides with a verdict (0-3), a usage error (4) or a tool failure (5).
+SIGHUP (the terminal closed) is handled the same way. Exit codes follow the shell's
+convention, 128 + the signal's number: 130 after SIGINT, 143 after SIGTERM, 129 after SIGHUP.
+None collides with a verdict (0-3), a usage error (4), a tool failure (5) or a deploy code (2-13).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
-HANDLED = (signal.SIGINT, signal.SIGTERM)
+HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # SIGHUP: the terminal went away
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
 

@@ -181,7 +181,7 @@ def short_tmp() -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.mark.parametrize(("signum", "code"), SIGNALS)
+@pytest.mark.parametrize(("signum", "code"), [*SIGNALS, (signal.SIGHUP, 129)])
 def test_loadtest_stops_artillery_and_cleans_up(tmp_path: Path, short_tmp: Path, signum: int, code: int) -> None:
     if not DEFAULT_ARTILLERY.exists():
         pytest.fail(f"{DEFAULT_ARTILLERY} is missing: run `make setup`")
