@@ -119,7 +119,8 @@ def loadtest(
     requests GET /health, GET /api/portfolio/{userId} and POST /api/market-data. Latency and
     error rate get PASS, WARN, FAIL or NO_DATA with the table's thresholds. Exit codes: 0 passed,
     1 warnings (with --fail-on warn), 2 failed, 3 inconclusive, 4 could not be configured,
-    5 Artillery missing or failed.
+    5 Artillery missing or failed, 130/143 interrupted (SIGINT/SIGTERM). A run clearly past
+    critical is stopped early and judged from what Artillery reported until then.
     """
     if len(formats) > 1 and output_dir is None:
         raise UsageProblem(f"{len(formats)} formats need --output-dir (one file each)")
@@ -160,10 +161,11 @@ def loadtest(
     if output_dir is not None:
         for name in formats:
             _write(output_dir / REPORT_NAMES[name], RENDERERS[name](report))
-        written = ", ".join(REPORT_NAMES[name] for name in formats)
+        written = [*(REPORT_NAMES[name] for name in formats), CONFIG_NAME]
+        if (output_dir / ARTILLERY_REPORT_NAME).exists():
+            written.append(ARTILLERY_REPORT_NAME)
         click.echo(
-            f"loadtest {stack}: {report.outcome} (exit {report.exit_code}); wrote {written}, {CONFIG_NAME} "
-            f"and {ARTILLERY_REPORT_NAME} to {output_dir}",
+            f"loadtest {stack}: {report.outcome} (exit {report.exit_code}); wrote {', '.join(written)} to {output_dir}",
             err=True,
         )
     else:
