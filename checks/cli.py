@@ -6,29 +6,38 @@ probes, compares what is live with what was declared, and reports.
 
 Exit codes: 0 passed; 1 warnings, with `--fail-on warn`; 2 a target or a conformance row
 failed; 3 inconclusive (a target without data, with `--no-data fail`, the default); 4 the
-check could not run (bad option, unreadable outputs or endpoints file, unknown target, no
-GitHub ID token to sign in with on Actions).
+check could not run (bad option, unreadable outputs or endpoints file, unknown target,
+contradictory or empty target selection, an output directory that cannot be written, no GitHub
+ID token to sign in with on Actions); 130 and 143 interrupted by SIGINT (Ctrl-C) or SIGTERM: the
+probes and queries in flight are abandoned, child processes stopped, and the partial report is
+written, marked interrupted.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
 from checks.cli_options import fail_on_option, outputs_file_option, report_formats_option, targets_option
 from checks.clouds import CLOUDS, cloud_profile
 from checks.credentials import IdTokenError, select_credential
-from checks.durations import DEFAULT_CHECK_WINDOW, parse_duration
+from checks.durations import DEFAULT_CHECK_WINDOW, human_duration, parse_duration
 from checks.endpoints import Endpoints, EndpointsError, read_endpoints
-from checks.model import EXIT_USAGE, Policy
+from checks.files import OutputError, prepare_output_dir, write_text
+from checks.interrupts import Interrupted, interruptible
+from checks.model import EXIT_USAGE, Policy, Report
 from checks.outputs import OutputsError, StackOutputs, parse_outputs, read_outputs_file
 from checks.render import FILE_NAMES, RENDERERS
-from checks.runner import CheckOptions, run_check
+from checks.runner import CheckOptions, RunInterrupted, run_check
 from checks.sources.azure import AzureAccess
 from checks.targets import TargetsError, load_targets
 
@@ -37,6 +46,7 @@ CREDENTIAL_KINDS = {
     "github-oidc": "GitHub Actions OIDC (a fresh ID token per Entra token request)",
     "default": "DefaultAzureCredential",
 }
+T = TypeVar("T")
 
 
 class UsageProblem(click.ClickException):
@@ -56,11 +66,64 @@ class CheckCommand(click.Command):
             raise
 
 
+# Upper bounds: Azure Monitor keeps platform metrics for 93 days
+# (https://learn.microsoft.com/azure/azure-monitor/essentials/data-platform-metrics#retention-of-metrics);
+# a window longer than 30 days or a bake longer than a day is a typo, not a gate.
+DURATION_BOUNDS = {"window": (timedelta(0), timedelta(days=30)), "bake": (timedelta(0), timedelta(days=1))}
+
+
+def bounded_duration(value: str, name: str) -> timedelta:
+    """`--window` / `--bake` as a timedelta within `DURATION_BOUNDS`; ValueError with the reason otherwise."""
+    duration = parse_duration(value)
+    low, high = DURATION_BOUNDS[name]
+    if not low <= duration <= high:
+        raise ValueError(f"{value[:40]!r} is outside {human_duration(low)} to {human_duration(high)}")
+    return duration
+
+
 def _duration(ctx: click.Context, param: click.Parameter, value: str) -> object:
     try:
-        return parse_duration(value)
+        return bounded_duration(value, str(param.name))
     except ValueError as error:
         raise click.BadParameter(str(error), ctx=ctx, param=param) from None
+
+
+def refuse_directories_as_reports(output_dir: Path, names: list[str]) -> None:
+    """A report file name that is a directory is refused before anything is measured."""
+    for name in names:
+        if (output_dir / name).is_dir():
+            raise UsageProblem(
+                f"--output-dir: {output_dir / name} is a directory, not a file the report can be written to"
+            )
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """FloatRange lets NaN through (every comparison with NaN is false)."""
+    if value != value:
+        raise click.BadParameter("nan is not a number of seconds", ctx=ctx, param=param)
+    return value
+
+
+def read_input(reader: Callable[[Path], T], path: Path, option: str) -> T:
+    """Read an input file; what the parser does not turn into its own error is still a usage error naming the file."""
+    try:
+        return reader(path)
+    except UnicodeError as error:
+        raise UsageProblem(f"{option} {path}: not UTF-8 text ({type(error).__name__} at byte {error.start})") from None
+    except RecursionError:
+        raise UsageProblem(f"{option} {path}: nested too deeply to read") from None
+    except OSError as error:
+        raise UsageProblem(f"{option} {path}: cannot be read ({error.strerror or error})") from None
+
+
+def check_selection(table_ids: list[str], only: tuple[str, ...], skip: tuple[str, ...]) -> None:
+    """`--only X --skip X`, or skipping every target, is a contradiction: a usage error, not 'inconclusive'."""
+    both = sorted(set(only) & set(skip))
+    if both:
+        raise UsageProblem(f"--only and --skip both name {', '.join(both)}: choose one")
+    remaining = [t for t in (only or table_ids) if t not in skip]
+    if not remaining and (only or skip):
+        raise UsageProblem("--only/--skip leave no target to check")
 
 
 def stack_outputs_from_pulumi(stack: str) -> StackOutputs:
@@ -141,7 +204,12 @@ def stack_outputs_from_pulumi(stack: str) -> StackOutputs:
 @click.option("--logs-audience", help="Token audience for Log Analytics queries.")
 @click.option("--authority-host", help="Microsoft Entra authority host for sign-in (overrides the cloud's).")
 @click.option(
-    "--timeout", type=click.FloatRange(min=1, max=300), default=30, show_default=True, help="Seconds per Azure request."
+    "--timeout",
+    type=click.FloatRange(min=1, max=300),
+    default=30,
+    show_default=True,
+    callback=lambda ctx, param, value: _finite(ctx, param, value),
+    help="Seconds per Azure request.",
 )
 @click.option("--retries", type=click.IntRange(min=0, max=10), default=3, show_default=True, help="Retries on 429/5xx.")
 @targets_option
@@ -181,12 +249,20 @@ def check(
         raise UsageProblem(f"{len(formats)} formats need --output-dir (one file each)")
     try:
         table = load_targets(targets_file)
-        outputs = read_outputs_file(outputs_file) if outputs_file else stack_outputs_from_pulumi(stack)
-        endpoints = read_endpoints(endpoints_file) if endpoints_file else Endpoints()
+        outputs = read_input(read_outputs_file, outputs_file, "--outputs") if outputs_file else None
+        outputs = outputs or stack_outputs_from_pulumi(stack)
+        endpoints = read_input(read_endpoints, endpoints_file, "--endpoints") if endpoints_file else Endpoints()
     except (TargetsError, OutputsError, EndpointsError) as error:
         raise UsageProblem(str(error)) from None
     if outputs.stack != stack:
         raise UsageProblem(f"the outputs are of stack {outputs.stack!r}, not {stack!r}")
+    check_selection([t.id for t in table.targets], only, skip)
+    if output_dir is not None:
+        try:
+            prepare_output_dir(output_dir)
+        except OutputError as error:
+            raise UsageProblem(str(error)) from None
+        refuse_directories_as_reports(output_dir, [FILE_NAMES[name] for name in formats])
     try:
         profile = cloud_profile(
             cloud,
@@ -218,13 +294,27 @@ def check(
         conformance=not no_conformance,
     )
     try:
-        report = run_check(outputs, table, endpoints, options, access, progress=lambda m: click.echo(m, err=True))
+        with interruptible():
+            report = run_check(outputs, table, endpoints, options, access, progress=lambda m: click.echo(m, err=True))
     except ValueError as error:
         raise UsageProblem(str(error)) from None
+    except RunInterrupted as stop:
+        _write_reports(stop.report, formats, output_dir, stack)
+        _leave(stop.report.exit_code)
+    except Interrupted as stop:
+        click.echo(f"check {stack}: interrupted by {stop.name} before measuring; exit {stop.exit_code}", err=True)
+        _leave(stop.exit_code)
+    _write_reports(report, formats, output_dir, stack)
+    sys.exit(report.exit_code)
+
+
+def _write_reports(report: Report, formats: list[str], output_dir: Path | None, stack: str) -> None:
     if output_dir is not None:
-        output_dir.mkdir(parents=True, exist_ok=True)
         for name in formats:
-            (output_dir / FILE_NAMES[name]).write_text(RENDERERS[name](report), encoding="utf-8")
+            try:
+                write_text(output_dir / FILE_NAMES[name], RENDERERS[name](report))
+            except OutputError as error:
+                raise UsageProblem(str(error)) from None
         written = ", ".join(FILE_NAMES[name] for name in formats)
         click.echo(
             f"check {stack}: {report.outcome} (exit {report.exit_code}); wrote {written} to {output_dir}", err=True
@@ -232,4 +322,10 @@ def check(
     else:
         click.echo(RENDERERS[formats[0]](report), nl=False)
         click.echo(f"check {stack}: {report.outcome} (exit {report.exit_code})", err=True)
-    sys.exit(report.exit_code)
+
+
+def _leave(code: int) -> None:
+    """Exit now, without waiting for abandoned worker threads (in-flight Azure reads) to finish."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

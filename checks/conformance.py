@@ -21,10 +21,10 @@ read that fails otherwise is NO_DATA with the reason, for that resource's rows o
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from checks.interrupts import InterruptiblePool
 from checks.model import ConformanceRow
 from checks.outputs import ServiceOut, StackOutputs
 from checks.probes.redis import normalize_policy
@@ -94,7 +94,7 @@ class ArmReader:
         except Exception as error:  # no credential, bad id: every read is NO_DATA with this reason
             reason = describe_error(error)
             return {rid: ArmRead(error=reason) for rid in unique}
-        with ThreadPoolExecutor(max_workers=max(1, min(self.max_workers, len(unique) or 1))) as pool:
+        with InterruptiblePool(max_workers=max(1, min(self.max_workers, len(unique) or 1))) as pool:
             for rid, read in zip(unique, pool.map(self._read, unique), strict=True):
                 reads[rid] = read
         return reads

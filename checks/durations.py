@@ -21,15 +21,21 @@ def parse_duration(text: str) -> timedelta:
     if not value:
         raise ValueError("empty duration")
     if re.fullmatch(r"\d+(?:\.\d+)?", value):
-        return timedelta(seconds=float(value))
+        try:
+            return timedelta(seconds=float(value))
+        except OverflowError:
+            raise ValueError(f"{text[:40]!r} is too long a duration") from None
     pattern = _ISO if value.upper().startswith("P") else _HUMAN
     match = pattern.match(value.upper() if pattern is _ISO else value.lower())
     if not match or not any(match.groupdict().values()):
         raise ValueError(f"{text!r} is not a duration (examples: 30s, 15m, 1h, PT15M)")
     parts = {k: float(v) for k, v in match.groupdict().items() if v}
-    return timedelta(
-        days=parts.get("d", 0), hours=parts.get("h", 0), minutes=parts.get("m", 0), seconds=parts.get("s", 0)
-    )
+    try:
+        return timedelta(
+            days=parts.get("d", 0), hours=parts.get("h", 0), minutes=parts.get("m", 0), seconds=parts.get("s", 0)
+        )
+    except OverflowError:
+        raise ValueError(f"{text[:40]!r} is too long a duration") from None
 
 
 def human_duration(delta: timedelta) -> str:

@@ -25,6 +25,7 @@ Across the rows of one target the worst decides, in this order: FAIL, NO_DATA, W
 from __future__ import annotations
 
 import math
+import signal
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -417,6 +418,8 @@ class Report(_Model):
     conformance: list[ConformanceRow] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     calls: list[dict[str, Any]] = Field(default_factory=list)
+    # The signal that stopped the run ("SIGINT", "SIGTERM"): a partial report, no verdict, exit 128 + its number.
+    interrupted: str | None = None
     outcome: str = ""
     exit_code: int = 0
 
@@ -427,6 +430,9 @@ class Report(_Model):
         self.exit_code = self.policy.exit_code(verdicts)
         if not self.targets and not self.conformance:
             self.exit_code = EXIT_INCONCLUSIVE
+        if self.interrupted:
+            self.outcome = "interrupted"
+            self.exit_code = 128 + int(getattr(signal, self.interrupted, signal.SIGINT))
         return self
 
     def verdicts(self) -> list[str]:

@@ -117,7 +117,8 @@ class WorkbookOut(_Out):
 
     id: str
     name: str
-    url: str
+    # Rendered as a link in the reports: only an https address, one line, no markup characters.
+    url: Annotated[str, StringConstraints(pattern=r"^https://[^\s<>\"'`]+$", max_length=4096)]
 
 
 class StackOutputs(_Out):

@@ -26,12 +26,20 @@ from rich.console import Console
 from rich.table import Table
 
 from checks.durations import human_duration, utc_iso
+from checks.escaping import markdown_code, markdown_text, markdown_url, xml_text
 from checks.model import Evidence, Policy, Report, TargetResult, format_value, threshold_text
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates" / "checks"
 SCHEMA_FILE = Path(__file__).with_name("report.schema.json")
 ICONS = {"PASS": "✅", "WARN": "⚠️", "FAIL": "❌", "NO_DATA": "❔"}
-OUTCOME_ICONS = {"passed": "✅", "warnings": "⚠️", "failed": "❌", "inconclusive": "❔", "no data": "❔"}
+OUTCOME_ICONS = {
+    "passed": "✅",
+    "warnings": "⚠️",
+    "failed": "❌",
+    "inconclusive": "❔",
+    "no data": "❔",
+    "interrupted": "⏹️",
+}
 FILE_NAMES = {
     "table": "check-report.txt",
     "json": "check-report.json",
@@ -59,7 +67,8 @@ def render_json(report: Report) -> str:
 
 
 def _cell(value: Any) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    """A table cell's text; `markdown_text` (the environment's finalize) escapes it."""
+    return str(value)
 
 
 def _value(row: Evidence | TargetResult) -> str:
@@ -182,9 +191,13 @@ def _environment(autoescape: bool) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=autoescape,
+        # Every value is text: escaped for Markdown, or cleaned of what XML forbids before autoescape.
+        finalize=xml_text if autoescape else markdown_text,
     )
     environment.filters.update(
         cell=_cell,
+        code=markdown_code,
+        url=markdown_url,
         iso=utc_iso,
         query_text=query_text,
         value=_value,
@@ -215,7 +228,8 @@ def render_html(report: Report) -> str:
 
 def render_table(report: Report, width: int = 160) -> str:
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width, no_color=True, highlight=False)
+    # Every value is text: with markup on, "[containerName=...]" vanished and "[/x]" raised MarkupError.
+    console = Console(file=buffer, width=width, no_color=True, highlight=False, markup=False, emoji=False)
     title = (
         f"{report.project} / {report.stack}: {report.outcome} (exit {report.exit_code}) - "
         f"{utc_iso(report.window.start)} to {utc_iso(report.window.end)}, sources {', '.join(report.sources)}"

@@ -28,6 +28,7 @@ from typing import Any, Literal
 from checks.conformance import ArmReader, conformance_rows
 from checks.durations import DEFAULT_CHECK_WINDOW, human_duration, parse_duration
 from checks.endpoints import Endpoints
+from checks.interrupts import Interrupted
 from checks.jobs import SOURCE_LABELS, Job, jobs_for, thresholds_of
 from checks.model import ConformanceRow, Evidence, Policy, Report, TargetResult, Thresholds, Window, decide
 from checks.outputs import StackOutputs
@@ -43,6 +44,15 @@ SOURCE_KINDS: dict[str, tuple[str, ...]] = {
     "probe": ("probe",),
     "auto": ("metrics", "logs", "probe"),
 }
+
+
+class RunInterrupted(Exception):  # noqa: N818 - a stop, not an error
+    """SIGINT or SIGTERM stopped the run; `report` holds what was measured, marked interrupted."""
+
+    def __init__(self, signum: int, report: Report) -> None:
+        super().__init__(f"interrupted by signal {signum}")
+        self.signum = signum
+        self.report = report
 
 
 @dataclass
@@ -93,7 +103,12 @@ def run_check(
     calls: list[dict[str, Any]] = []
     notes: list[str] = []
 
-    with ThreadPoolExecutor(max_workers=1) as background:
+    background = ThreadPoolExecutor(max_workers=1)
+    conformance: list[ConformanceRow] = []
+    probe_window: Window | None = None
+    error_results: dict[str, TargetResult] = {}
+    started = time.monotonic()
+    try:
         arm_future: Future[list[ConformanceRow]] | None = None
         arm_reader = None
         if options.conformance and uses_azure:
@@ -117,40 +132,49 @@ def run_check(
             calls += [{"source": SOURCE_LABELS[kind], **call} for call in source.calls]
             _record(SOURCE_LABELS[kind], todo, rows, attempts, pending)
 
-        conformance: list[ConformanceRow] = []
         if arm_future is not None:
             conformance = arm_future.result()
             assert arm_reader is not None
             calls.append({"source": "arm", "reads": arm_reader.calls})
 
-    probe_window: Window | None = None
-    error_results: dict[str, TargetResult] = {}
-    if "probe" in kinds:
-        todo = _pending_jobs(jobs, selected, pending, "probe")
-        arm_policy = next((row for row in conformance if row.check == "cache eviction policy"), None)
-        want_policy = options.conformance and (arm_policy is None or arm_policy.verdict == "NO_DATA")
-        if todo or want_policy:
-            say(f"probes: {len(todo)} measure(s), window {human_duration(options.window)}")
-            probes = ProbeSource(
-                outputs,
-                endpoints,
-                options.window,
-                access,
-                progress=say,
-                http_verify=http_verify,
-                error_limits=_error_limits(table),
-            )
-            rows = probes.collect(todo, want_eviction_policy=want_policy)
-            _record("probe", todo, rows, attempts, pending)
-            error_results = _error_results(table, probes.error_rows)
-            probe_window = probes.window
-            if want_policy:
-                redis_row = probes.eviction_row()
-                if arm_policy is not None and redis_row.verdict == "NO_DATA":
-                    redis_row = redis_row.model_copy(
-                        update={"reason": f"ARM: {arm_policy.reason}; Redis: {redis_row.reason}"}
-                    )
-                conformance = [row for row in conformance if row is not arm_policy] + [redis_row]
+        if "probe" in kinds:
+            todo = _pending_jobs(jobs, selected, pending, "probe")
+            arm_policy = next((row for row in conformance if row.check == "cache eviction policy"), None)
+            want_policy = options.conformance and (arm_policy is None or arm_policy.verdict == "NO_DATA")
+            if todo or want_policy:
+                say(f"probes: {len(todo)} measure(s), window {human_duration(options.window)}")
+                probes = ProbeSource(
+                    outputs,
+                    endpoints,
+                    options.window,
+                    access,
+                    progress=say,
+                    http_verify=http_verify,
+                    error_limits=_error_limits(table),
+                )
+                rows = probes.collect(todo, want_eviction_policy=want_policy)
+                _record("probe", todo, rows, attempts, pending)
+                error_results = _error_results(table, probes.error_rows)
+                probe_window = probes.window
+                if want_policy:
+                    redis_row = probes.eviction_row()
+                    if arm_policy is not None and redis_row.verdict == "NO_DATA":
+                        redis_row = redis_row.model_copy(
+                            update={"reason": f"ARM: {arm_policy.reason}; Redis: {redis_row.reason}"}
+                        )
+                    conformance = [row for row in conformance if row is not arm_policy] + [redis_row]
+    except Interrupted as stop:
+        # Do not wait for in-flight Azure reads: the run is over. What was measured is reported.
+        background.shutdown(wait=False, cancel_futures=True)
+        done = [t for t in selected if attempts[t]]
+        notes.append(
+            f"interrupted by {stop.name} after {time.monotonic() - started:.1f} s: a partial report, no verdict; "
+            f"measured {', '.join(done) or 'nothing'}"
+        )
+        report = _report(outputs, table, options, selected, attempts, jobs, kinds, window, probe_window,
+                         conformance, notes, calls, error_results, interrupted=stop.name)  # fmt: skip
+        raise RunInterrupted(stop.signum, report) from None
+    background.shutdown(wait=True)
     if options.conformance and not uses_azure:
         notes.append(
             "containers' CPU and memory and the scale settings are read from Azure Resource Manager: "
@@ -159,13 +183,37 @@ def run_check(
     for target_id in options.skip:
         notes.append(f"target {target_id} skipped (--skip)")
 
-    results = []
-    for target_id in selected:
-        results.append(_result(table, target_id, attempts[target_id], jobs[target_id], options, outputs))
-        if target_id in error_results:
-            results.append(error_results[target_id])
     if "probe" in kinds and _error_limits(table) is None:
         notes.append("probe error rates not judged: the target table has no loadTest.errorRate")
+    return _report(outputs, table, options, selected, attempts, jobs, kinds, window, probe_window, conformance,
+                   notes, calls, error_results)  # fmt: skip
+
+
+def _report(
+    outputs: StackOutputs,
+    table: TargetTable,
+    options: CheckOptions,
+    selected: list[str],
+    attempts: dict[str, list[tuple[str, list[Evidence]]]],
+    jobs: dict[str, list[Job]],
+    kinds: tuple[str, ...],
+    window: Window,
+    probe_window: Window | None,
+    conformance: list[ConformanceRow],
+    notes: list[str],
+    calls: list[dict[str, Any]],
+    error_results: dict[str, TargetResult],
+    interrupted: str | None = None,
+) -> Report:
+    results = []
+    for target_id in selected:
+        result = _result(table, target_id, attempts[target_id], jobs[target_id], options, outputs)
+        if interrupted and not attempts[target_id]:
+            result = result.model_copy(update={"summary": f"no data: interrupted by {interrupted} before measuring"})
+        results.append(result)
+        if target_id in error_results:
+            results.append(error_results[target_id])
+    uses_azure = any(kind in kinds for kind in ("metrics", "logs"))
     report_window = window if uses_azure or probe_window is None else probe_window
     return Report(
         project=outputs.project,
@@ -183,6 +231,7 @@ def run_check(
         conformance=conformance,
         notes=notes,
         calls=calls,
+        interrupted=interrupted,
     )
 
 

@@ -388,7 +388,13 @@ def load_targets(path: Path | None = None) -> TargetTable:
     """The table at `path` (default: the repository's checks/targets.yaml)."""
     if path is None:
         return _load_default()
-    return parse_targets(Path(path).read_text(encoding="utf-8"), str(path))
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise TargetsError(f"target table {path} is not UTF-8 text (byte {error.start}): save it as UTF-8") from None
+    except OSError as error:
+        raise TargetsError(f"target table {path} cannot be read: {error.strerror or error}") from None
+    return parse_targets(text, str(path))
 
 
 @cache

@@ -2,7 +2,8 @@
 
 Subcommands load lazily (each from the module that owns the behaviour), so `fin-infra plan`
 does not pay for the Azure clients the checks import. Exit codes are per command and listed
-in each command's help and in the README.
+in each command's help and in docs/exit-codes.md; every command exits 130 after SIGINT (Ctrl-C)
+and 143 after SIGTERM.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import importlib
 
 import click
+
+from checks.interrupts import Interrupted, interruptible
 
 # name -> "module:attribute" of the click command
 COMMANDS: dict[str, str] = {
@@ -31,6 +34,15 @@ class LazyGroup(click.Group):
             return None
         module_name, attribute = target.split(":")
         return getattr(importlib.import_module(module_name), attribute)
+
+    def invoke(self, ctx: click.Context) -> object:
+        """SIGINT/SIGTERM in any command: unwind (clean-up runs), then exit 130/143, not click's 'Aborted!' 1."""
+        try:
+            with interruptible():
+                return super().invoke(ctx)
+        except Interrupted as stop:
+            click.echo(f"fin-infra {ctx.invoked_subcommand or ''}: interrupted by {stop.name}", err=True)
+            ctx.exit(stop.exit_code)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

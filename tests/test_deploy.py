@@ -354,6 +354,7 @@ def test_the_bake_time_passes_before_the_checks_run(standin: StandIn, monkeypatc
 
 FAKE_CHECK = """#!/bin/sh
 printf '%s\\n' "$@" > "$CHECK_ARGS"
+printf '{"exitCode": %s}' "$CHECK_EXIT" > "$8/check-report.json"
 exit "$CHECK_EXIT"
 """
 

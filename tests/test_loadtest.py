@@ -121,10 +121,10 @@ def test_ensure_thresholds_are_the_tables_numbers(tmp_path: Path) -> None:
     table = load_targets()
     latency = table.get("api-latency")
     errors = table.load_test.error_rate
-    assert ensure["thresholds"] == [{"http.response_time.mean": latency.critical}]
+    assert ensure["thresholds"] == [{"http.total.mean": latency.critical}]
     rate = "(vusers.created - vusers.completed) / vusers.created * 100"
     assert ensure["conditions"] == [
-        {"expression": f"http.response_time.mean < {latency.target:g}", "strict": False},
+        {"expression": f"http.total.mean < {latency.target:g}", "strict": False},
         {"expression": f"{rate} < {errors.critical:g}", "strict": True},
         {"expression": f"{rate} < {errors.target:g}", "strict": False},
     ]
@@ -139,9 +139,9 @@ def test_a_changed_table_changes_the_rendered_thresholds(tmp_path: Path) -> None
 
     changed = table_copy(tmp_path, edit)
     ensure = render(tmp_path, "--targets", str(changed))["config"]["ensure"]
-    assert ensure["thresholds"] == [{"http.response_time.mean": 350}]
+    assert ensure["thresholds"] == [{"http.total.mean": 350}]
     expressions = [c["expression"] for c in ensure["conditions"]]
-    assert expressions[0] == "http.response_time.mean < 150"
+    assert expressions[0] == "http.total.mean < 150"
     assert expressions[1].endswith("< 10") and expressions[2].endswith("< 2")
 
 
@@ -346,9 +346,9 @@ def test_ensure_lines_keep_strictness_from_the_config() -> None:
         [
             "noise: before",
             "Checks:",
-            "ok: http.response_time.mean < 500",
+            "ok: http.total.mean < 500",
             "ok: (vusers.created - vusers.completed) / vusers.created * 100 < 5",
-            "fail: http.response_time.mean < 200 (optional)",
+            "fail: http.total.mean < 200 (optional)",
             "ok: (vusers.created - vusers.completed) / vusers.created * 100 < 1",
         ],
         ensure_strictness(plan),
@@ -370,14 +370,14 @@ def test_reporting_periods_become_the_series() -> None:
             "counters": {"vusers.created": 60, "vusers.completed": 54, "vusers.failed": 6, "errors.HTTP_503": 6},
             "firstMetricAt": 1795644448919,
             "lastMetricAt": 1795644469994,
-            "summaries": {"http.response_time": {"count": 170, "mean": 121.3, "p95": 250.2, "max": 260}},
+            "summaries": {"http.total": {"count": 170, "mean": 121.3, "p95": 250.2, "max": 260}},
         },
         "intermediate": [
             {
                 "period": period,
                 "lastMetricAt": last,
                 "counters": {"vusers.failed": failed, "vusers.completed": completed},
-                "summaries": {"http.response_time": {"mean": mean}},
+                "summaries": {"http.total": {"mean": mean}},
             }
             for period, last, mean, failed, completed in periods
         ],

@@ -10,11 +10,18 @@ The verdict never rests on the exit code: it is computed from the JSON report, a
 code is recorded beside it.
 
 Artillery sends anonymous usage telemetry to its vendor unless `ARTILLERY_DISABLE_TELEMETRY`
-is set: it is always set here, so a load test talks to its target and nothing else.
+is set: it is always set here, so a load test talks to its target and nothing else. It gets
+only the environment variables it needs (`PASSED_ENVIRONMENT`): its config can read the
+environment (`$processEnvironment`), and a CI job's environment holds credentials.
+
+Artillery runs in its own process group. Whatever ends the wait (the watchdog's abort, the
+time limit, Ctrl-C or SIGTERM raised as `checks.interrupts.Interrupted`), the whole group is
+killed and reaped before the exception goes on, so no request reaches the target afterwards.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -22,6 +29,7 @@ import shutil
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,6 +44,14 @@ INSTALL_HINT = (
 # Time Artillery may take beyond its phases: start-up, virtual users finishing their requests
 # (each bounded by the config's HTTP timeout), writing the report.
 GRACE_SECONDS = 120
+# What node and Artillery need: where programs are, a home and temporary folder, the locale,
+# the time zone, extra CA certificates and the proxies Artillery's HTTP engine reads
+# (dist/lib/core/engine_http.js: process.env.HTTP_PROXY / HTTPS_PROXY).
+PASSED_ENVIRONMENT = (
+    "PATH", "HOME", "TMPDIR", "TMP", "TEMP", "LANG", "LC_ALL", "TZ", "NODE_EXTRA_CA_CERTS",
+    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy", "SYSTEMROOT",
+)  # fmt: skip
+POLL_SECONDS = 0.1
 ENSURE_LINE = re.compile(r"^(?P<result>ok|fail): (?P<check>.+?)(?P<optional> \(optional\))?$")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -60,6 +76,7 @@ class ArtilleryRun:
     report_path: Path
     version: str | None = None
     ensure: list[EnsureCheck] = field(default_factory=list)
+    aborted: str | None = None  # the watchdog's reason when the run was stopped early
 
     @property
     def ensure_failed(self) -> list[EnsureCheck]:
@@ -122,11 +139,31 @@ def parse_ensure(lines: list[str], strictness: dict[str, bool] | None = None) ->
 
 
 def artillery_environment() -> dict[str, str]:
-    """The caller's environment, without telemetry or colours, and with `ensure` always on."""
-    environment = dict(os.environ)
-    environment.pop("ARTILLERY_DISABLE_ENSURE", None)
+    """Only `PASSED_ENVIRONMENT` of the caller's environment; no telemetry or colours; `ensure` on."""
+    environment = {name: os.environ[name] for name in PASSED_ENVIRONMENT if name in os.environ}
     environment.update(ARTILLERY_DISABLE_TELEMETRY="1", NO_COLOR="1", FORCE_COLOR="0")
     return environment
+
+
+def stop_group(process: subprocess.Popen[str]) -> None:
+    """Kill Artillery's whole process group (it runs in its own session) and reap it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _wait(process: subprocess.Popen[str], timeout_seconds: float, abort: threading.Event) -> int | None:
+    """Artillery's exit code; None when the watchdog asked to abort. Raises TimeoutExpired."""
+    deadline = time.monotonic() + timeout_seconds
+    while not abort.is_set():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise subprocess.TimeoutExpired(process.args, timeout_seconds)
+        try:
+            return process.wait(timeout=min(POLL_SECONDS, remaining))
+        except subprocess.TimeoutExpired:
+            continue
+    return None
 
 
 def run_artillery(
@@ -137,6 +174,7 @@ def run_artillery(
     timeout_seconds: float,
     ensure_strictness: dict[str, bool] | None = None,
     progress: Callable[[str], None] | None = None,
+    watchdog: Callable[[str], str | None] | None = None,
 ) -> ArtilleryRun:
     """Run `artillery run --output REPORT CONFIG`; raises ArtilleryError when it produced no report."""
     say = progress or (lambda line: None)
@@ -159,24 +197,46 @@ def run_artillery(
     except OSError as error:
         raise ArtilleryError(f"could not start {executable}: {error}; {INSTALL_HINT}") from None
 
+    abort = threading.Event()
+    reasons: list[str] = []
+
     def pump() -> None:
         assert process.stdout is not None
         for line in process.stdout:
             text = ANSI.sub("", line.rstrip("\n"))
             lines.append(text)
             say(text)
+            reason = watchdog(text) if watchdog and not abort.is_set() else None
+            if reason:
+                reasons.append(reason)
+                abort.set()
 
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
     try:
-        exit_code = process.wait(timeout=timeout_seconds)
+        exit_code = _wait(process, timeout_seconds, abort)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        stop_group(process)
         reader.join(timeout=5)
         raise ArtilleryError(
             f"Artillery did not finish within {timeout_seconds:.0f} s (the phases plus {GRACE_SECONDS} s); stopped it"
         ) from None
+    except BaseException:  # Ctrl-C, SIGTERM (checks.interrupts.Interrupted), anything else
+        stop_group(process)
+        reader.join(timeout=5)
+        raise
+    if exit_code is None:
+        stop_group(process)
+        reader.join(timeout=5)
+        return ArtilleryRun(
+            command=command,
+            exit_code=process.returncode,
+            started=started,
+            ended=datetime.now(UTC),
+            report_path=report_path,
+            version=installed_version(executable),
+            aborted=reasons[0],
+        )
     reader.join(timeout=10)
     ended = datetime.now(UTC)
     tail = lines[-15:]

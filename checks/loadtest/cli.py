@@ -7,7 +7,10 @@ pinned Artillery and judges its JSON report with the target table's numbers.
 Exit codes: 0 passed; 1 warnings, with `--fail-on warn`; 2 a limit failed; 3 inconclusive (no
 response or no virtual user to judge); 4 the load test could not be configured (bad option,
 unreadable outputs, payload or table, no API endpoint in the outputs); 5 Artillery is not
-installed or did not run to the end (the message says how to install it: `make setup-checks`).
+installed or did not run to the end (the message says how to install it: `make setup-checks`);
+130 interrupted by Ctrl-C (SIGINT), 143 by SIGTERM: Artillery's process group is killed and the
+temporary directory removed before the exit. A run stopped early by the watchdog
+(`checks.loadtest.watchdog`) is judged from the periods read so far and says why it stopped.
 """
 
 from __future__ import annotations
@@ -15,15 +18,32 @@ from __future__ import annotations
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import click
 
-from checks.cli import CheckCommand, UsageProblem, stack_outputs_from_pulumi
+from checks.cli import (
+    CheckCommand,
+    UsageProblem,
+    read_input,
+    refuse_directories_as_reports,
+    stack_outputs_from_pulumi,
+)
 from checks.cli_options import fail_on_option, outputs_file_option, report_formats_option, targets_option
 from checks.endpoints import Endpoints, EndpointsError, read_endpoints
-from checks.loadtest.artillery import GRACE_SECONDS, ArtilleryError, find_artillery, run_artillery
-from checks.loadtest.config import SAMPLE_PAYLOAD, LoadTestError, ensure_strictness, plan_load_test, render_config
+from checks.files import OutputError, prepare_output_dir, write_text
+from checks.interrupts import Interrupted, exit_interrupted, interruptible
+from checks.loadtest.artillery import GRACE_SECONDS, ArtilleryError, ArtilleryRun, find_artillery, run_artillery
+from checks.loadtest.config import (
+    SAMPLE_PAYLOAD,
+    LoadTestError,
+    LoadTestPlan,
+    ensure_strictness,
+    plan_load_test,
+    render_config,
+)
 from checks.loadtest.report import ArtilleryReportError, loadtest_report, read_artillery_report
+from checks.loadtest.watchdog import Watchdog
 from checks.model import Policy
 from checks.outputs import OutputsError, read_outputs_file
 from checks.render import FILE_NAMES, RENDERERS
@@ -99,27 +119,32 @@ def loadtest(
     requests GET /health, GET /api/portfolio/{userId} and POST /api/market-data. Latency and
     error rate get PASS, WARN, FAIL or NO_DATA with the table's thresholds. Exit codes: 0 passed,
     1 warnings (with --fail-on warn), 2 failed, 3 inconclusive, 4 could not be configured,
-    5 Artillery missing or failed.
+    5 Artillery missing or failed, 130/143 interrupted (SIGINT/SIGTERM). A run clearly past
+    critical is stopped early and judged from what Artillery reported until then.
     """
     if len(formats) > 1 and output_dir is None:
         raise UsageProblem(f"{len(formats)} formats need --output-dir (one file each)")
     try:
         table = load_targets(targets_file)
-        outputs = read_outputs_file(outputs_file) if outputs_file else stack_outputs_from_pulumi(stack)
-        endpoints = read_endpoints(endpoints_file) if endpoints_file else Endpoints()
+        outputs = read_input(read_outputs_file, outputs_file, "--outputs") if outputs_file else None
+        outputs = outputs or stack_outputs_from_pulumi(stack)
+        endpoints = read_input(read_endpoints, endpoints_file, "--endpoints") if endpoints_file else Endpoints()
         if outputs.stack != stack:
             raise UsageProblem(f"the outputs are of stack {outputs.stack!r}, not {stack!r}")
         plan = plan_load_test(outputs, table, payload_path=payload_file, scale=scale, endpoints=endpoints)
-    except (TargetsError, OutputsError, EndpointsError, LoadTestError) as error:
+        config_text = render_config(plan)
+        if output_dir is not None:
+            prepare_output_dir(output_dir)
+            names = [CONFIG_NAME, ARTILLERY_REPORT_NAME, *(REPORT_NAMES[name] for name in formats)]
+            refuse_directories_as_reports(output_dir, names)
+    except (TargetsError, OutputsError, EndpointsError, LoadTestError, OutputError) as error:
         raise UsageProblem(str(error)) from None
-    config_text = render_config(plan)
 
     if render_only:
         if output_dir is None:
             click.echo(config_text, nl=False)
         else:
-            output_dir.mkdir(parents=True, exist_ok=True)
-            (output_dir / CONFIG_NAME).write_text(config_text, encoding="utf-8")
+            _write(output_dir / CONFIG_NAME, config_text)
             click.echo(f"loadtest {stack}: wrote {CONFIG_NAME} to {output_dir}", err=True)
         return
 
@@ -127,11 +152,37 @@ def loadtest(
         executable = find_artillery(artillery_path)
     except ArtilleryError as error:
         raise ArtilleryProblem(str(error)) from None
+    try:
+        with interruptible():
+            run, data = _run(plan, executable, output_dir, config_text, stack)
+    except Interrupted as interrupted:
+        exit_interrupted(interrupted, f"loadtest {stack}: Artillery stopped, no verdict")
+    report = loadtest_report(plan, outputs, run, data, Policy(fail_on=fail_on))  # type: ignore[arg-type]
+    if output_dir is not None:
+        for name in formats:
+            _write(output_dir / REPORT_NAMES[name], RENDERERS[name](report))
+        written = [*(REPORT_NAMES[name] for name in formats), CONFIG_NAME]
+        if (output_dir / ARTILLERY_REPORT_NAME).exists():
+            written.append(ARTILLERY_REPORT_NAME)
+        click.echo(
+            f"loadtest {stack}: {report.outcome} (exit {report.exit_code}); wrote {', '.join(written)} to {output_dir}",
+            err=True,
+        )
+    else:
+        click.echo(RENDERERS[formats[0]](report), nl=False)
+        click.echo(f"loadtest {stack}: {report.outcome} (exit {report.exit_code})", err=True)
+    sys.exit(report.exit_code)
+
+
+def _run(
+    plan: LoadTestPlan, executable: Path, output_dir: Path | None, config_text: str, stack: str
+) -> tuple[ArtilleryRun, dict[str, Any]]:
+    """Write the config, run Artillery under the watchdog, read its report (or the periods read before an abort)."""
+    watchdog = Watchdog(plan.latency.thresholds, plan.error_rate.thresholds)
     with tempfile.TemporaryDirectory(prefix="fin-loadtest-") as scratch:
         work = output_dir or Path(scratch)
-        work.mkdir(parents=True, exist_ok=True)
         config_path = work / CONFIG_NAME
-        config_path.write_text(config_text, encoding="utf-8")
+        _write(config_path, config_text)
         click.echo(
             f"loadtest {stack}: {plan.target_url}, {plan.phases_text()} "
             f"({plan.duration_seconds} s), {plan.payload.user_ids} user ids",
@@ -145,21 +196,18 @@ def loadtest(
                 timeout_seconds=plan.duration_seconds + GRACE_SECONDS,
                 ensure_strictness=ensure_strictness(plan),
                 progress=lambda line: click.echo(f"  artillery | {line}", err=True),
+                watchdog=watchdog.feed,
             )
-            data = read_artillery_report(run.report_path)
+            if run.aborted:
+                click.echo(f"loadtest {stack}: {run.aborted}; Artillery stopped", err=True)
+                return run, watchdog.report_data()
+            return run, read_artillery_report(run.report_path)
         except (ArtilleryError, ArtilleryReportError) as error:
             raise ArtilleryProblem(str(error)) from None
-    report = loadtest_report(plan, outputs, run, data, Policy(fail_on=fail_on))  # type: ignore[arg-type]
-    if output_dir is not None:
-        for name in formats:
-            (output_dir / REPORT_NAMES[name]).write_text(RENDERERS[name](report), encoding="utf-8")
-        written = ", ".join(REPORT_NAMES[name] for name in formats)
-        click.echo(
-            f"loadtest {stack}: {report.outcome} (exit {report.exit_code}); wrote {written}, {CONFIG_NAME} "
-            f"and {ARTILLERY_REPORT_NAME} to {output_dir}",
-            err=True,
-        )
-    else:
-        click.echo(RENDERERS[formats[0]](report), nl=False)
-        click.echo(f"loadtest {stack}: {report.outcome} (exit {report.exit_code})", err=True)
-    sys.exit(report.exit_code)
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        write_text(path, text)
+    except OutputError as error:
+        raise UsageProblem(str(error)) from None

@@ -20,14 +20,22 @@ module fills `templates/artillery.yml.j2` with what differs per run:
 from __future__ import annotations
 
 import csv
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from checks.endpoints import Endpoints
+from checks.loadtest.safety import (
+    LoadTestValueError,
+    check_health_path,
+    check_target_url,
+    comment_text,
+    refuse_templates,
+    refuse_templates_in_config,
+)
 from checks.model import Thresholds
 from checks.outputs import StackOutputs
 from checks.targets import TargetTable
@@ -39,7 +47,12 @@ SAMPLE_PAYLOAD = PACKAGE_DIR / "sample-users.csv"
 PROCESSOR_FILE = PACKAGE_DIR / "processor.cjs"
 
 # Artillery's names for the statistics the limits judge, as its `ensure` plugin reads them.
-LATENCY_METRIC = "http.response_time.mean"
+# `http.response_time` is time to first byte; `http.total` is the whole response (headers and
+# body), recorded only with `config.http.extendedMetrics: true` (artillery 2.0.34,
+# dist/lib/core/engine_http.js: `ee.emit('histogram', 'http.total', res.timings.phases.total)`
+# on the response's `end` event). The load test judges the whole response.
+LATENCY_SUMMARY = "http.total"
+LATENCY_METRIC = f"{LATENCY_SUMMARY}.mean"
 ERROR_RATE_EXPRESSION = "(vusers.created - vusers.completed) / vusers.created * 100"
 MARKET_DATA_SYMBOLS = ("AAPL", "GOOGL", "MSFT")
 HTTP_TIMEOUT_SECONDS = 10
@@ -48,8 +61,7 @@ PAYLOAD_FIELD = "userId"
 USER_ID = re.compile(r"^[A-Za-z0-9._~-]+$")
 
 
-class LoadTestError(ValueError):
-    """The load test cannot be configured as asked; the message names the key, file or value."""
+LoadTestError = LoadTestValueError  # the load test cannot be configured as asked; names key, file or value
 
 
 @dataclass(frozen=True)
@@ -106,7 +118,9 @@ def read_payload(path: Path) -> Payload:
                 f"payload file {path}, line {number}: {','.join(row)!r} is not one user id "
                 "(letters, digits, '.', '_', '~', '-')"
             )
-    return Payload(path=Path(path).resolve(), user_ids=len(ids))
+    resolved = Path(path).resolve()
+    refuse_templates(str(resolved), "--payload (the payload file's path)")
+    return Payload(path=resolved, user_ids=len(ids))
 
 
 @dataclass(frozen=True)
@@ -147,7 +161,8 @@ def api_endpoint(outputs: StackOutputs, endpoints: Endpoints) -> tuple[str, str]
     """The API's base URL and where it came from; refuses a stack whose outputs have none."""
     override = endpoints.service("backend").url
     if override:
-        return override.rstrip("/"), "endpoints file services.backend.url"
+        where = "endpoints file services.backend.url"
+        return check_target_url(override, where).rstrip("/"), where
     backend = outputs.services.get("backend")
     if backend is None:
         raise LoadTestError(
@@ -160,9 +175,8 @@ def api_endpoint(outputs: StackOutputs, endpoints: Endpoints) -> tuple[str, str]
             "generator can reach: run it from inside the network with an endpoints file that sets "
             "services.backend.url"
         )
-    if not backend.url.startswith(("http://", "https://")):
-        raise LoadTestError(f"stack output services.backend.url is not an http(s) URL: {backend.url!r}")
-    return backend.url.rstrip("/"), "stack output services.backend.url"
+    where = "stack output services.backend.url"
+    return check_target_url(backend.url, where).rstrip("/"), where
 
 
 def limits(table: TargetTable) -> tuple[Limit, Limit]:
@@ -199,10 +213,12 @@ def plan_load_test(
     latency, error_rate = limits(table)
     backend = outputs.services.get("backend")
     return LoadTestPlan(
-        stack=outputs.stack,
+        stack=refuse_templates(outputs.stack, "the stack name"),
         target_url=target_url,
         target_from=target_from,
-        health_path=backend.health_path if backend else "/health",
+        health_path=check_health_path(backend.health_path, "stack output services.backend.healthPath")
+        if backend
+        else "/health",
         phases=scale_phases(GUIDE_PHASES, scale),
         scale=scale,
         payload=read_payload(payload_path),
@@ -240,7 +256,69 @@ def ensure_strictness(plan: LoadTestPlan) -> dict[str, bool]:
     return strictness
 
 
+# The one Artillery template the config holds on purpose: the payload's user id in the URL.
+PORTFOLIO_URL = "/api/portfolio/{{ " + PAYLOAD_FIELD + " }}"
+
+
+def build_config(plan: LoadTestPlan) -> dict[str, object]:
+    """The Artillery config as data; `render_config` serialises it with a YAML serializer."""
+    return {
+        "config": {
+            "target": plan.target_url,
+            "phases": [
+                {"name": p.name, "duration": p.duration_seconds, "arrivalRate": p.arrival_rate} for p in plan.phases
+            ],
+            "payload": {
+                "path": str(plan.payload.path),
+                "fields": [PAYLOAD_FIELD],
+                "skipHeader": True,
+                "order": "random",
+            },
+            "processor": str(PROCESSOR_FILE),
+            "http": {
+                "timeout": HTTP_TIMEOUT_SECONDS,
+                "extendedMetrics": True,
+                "defaults": {
+                    "headers": {
+                        "Content-Type": "application/json",
+                        "Accept": "application/json",
+                        "User-Agent": "fin-infra-loadtest",
+                    }
+                },
+            },
+            "plugins": {"ensure": {}, "metrics-by-endpoint": {"useOnlyRequestNames": True, "suppressOutput": True}},
+            "ensure": ensure_checks(plan),
+        },
+        "scenarios": [
+            {
+                "name": "guide",
+                "afterResponse": "failOnServerError",
+                "flow": [
+                    {"get": {"name": plan.requests[0], "url": plan.health_path}},
+                    {"get": {"name": plan.requests[1], "url": PORTFOLIO_URL}},
+                    {
+                        "post": {
+                            "name": plan.requests[2],
+                            "url": "/api/market-data",
+                            "json": {"symbols": list(MARKET_DATA_SYMBOLS)},
+                        }
+                    },
+                ],
+            }
+        ],
+    }
+
+
 def render_config(plan: LoadTestPlan) -> str:
+    """A comment header (from the template) and the config, dumped by `yaml.safe_dump`.
+
+    No value is ever substituted into YAML text: the data is serialised, so a newline or a
+    quote in a value cannot add a key. Artillery evaluates `{{ }}` in every string of its
+    config (with `$processEnvironment` and `$env` among the variables), so every string but
+    the payload's user id is checked free of template syntax before the file is written.
+    """
+    config = build_config(plan)
+    refuse_templates_in_config(config, allowed={PORTFOLIO_URL})
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
         undefined=StrictUndefined,
@@ -248,15 +326,8 @@ def render_config(plan: LoadTestPlan) -> str:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
+        finalize=comment_text,  # every value in the header is one line of plain text
     )
-    # JSON strings are YAML strings; no HTML escaping (`tojson` writes `<` as \\u003c).
-    environment.filters.update(quoted=lambda value: json.dumps(value, ensure_ascii=False), number=lambda v: f"{v:g}")
-    return environment.get_template(TEMPLATE_NAME).render(
-        plan=plan,
-        guide_phases=GUIDE_PHASES,
-        ensure=ensure_checks(plan),
-        processor=str(PROCESSOR_FILE),
-        symbols=list(MARKET_DATA_SYMBOLS),
-        http_timeout=HTTP_TIMEOUT_SECONDS,
-        payload_field=PAYLOAD_FIELD,
-    )
+    header = environment.get_template(TEMPLATE_NAME).render(plan=plan, guide_phases=GUIDE_PHASES)
+    body = yaml.safe_dump(config, sort_keys=False, default_flow_style=False, allow_unicode=False, width=1000)
+    return header + body

@@ -3,9 +3,12 @@
 Two targets, each decided by one row measured on the client side over the whole run:
 
 - latency (the table's `loadTest.latencyTarget`, e.g. `api-latency`): the mean of
-  `aggregate.summaries["http.response_time"]` over every response, with its percentiles and
-  per-request means (`plugins.metrics-by-endpoint.response_time.<request name>`) as detail and
-  the mean of every reporting period as the series;
+  `aggregate.summaries["http.total"]` (the full response time, headers and body: the config
+  turns on Artillery's extended metrics) over every response, with its percentiles as detail,
+  the time to first byte (`http.response_time`) and per-request times to first byte
+  (`plugins.metrics-by-endpoint.response_time.<request name>`) as context, and the mean of every
+  reporting period as the series. `http.response_time` alone would pass a server that sends
+  its headers at once and the body much later;
 - `error-rate`: failed virtual users, % of created, from the counters `vusers.created` and
   `vusers.completed` (the same expression the config's `ensure` checks use); requests,
   responses, status codes and `errors.*` as detail (in `raw`: `stats` hold values in the
@@ -23,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from checks.loadtest.artillery import ArtilleryRun
-from checks.loadtest.config import ERROR_RATE_EXPRESSION, LATENCY_METRIC, LoadTestPlan
+from checks.loadtest.config import ERROR_RATE_EXPRESSION, LATENCY_METRIC, LATENCY_SUMMARY, LoadTestPlan
 from checks.model import Evidence, Point, Policy, Report, TargetResult, Window, decide, format_value, measured
 from checks.outputs import StackOutputs
 
@@ -93,12 +96,13 @@ def _query(plan: LoadTestPlan, run: ArtilleryRun, statistic: str) -> dict[str, A
 
 def latency_row(plan: LoadTestPlan, run: ArtilleryRun, data: dict[str, Any], window: Window) -> Evidence:
     summaries = data["aggregate"].get("summaries") or {}
-    summary = summaries.get("http.response_time") or {}
+    summary = summaries.get(LATENCY_SUMMARY) or {}
+    first_byte = summaries.get("http.response_time") or {}
     counters = data["aggregate"].get("counters") or {}
     series = []
     for period in data.get("intermediate") or []:
         moment = _period_moment(period)
-        mean = ((period.get("summaries") or {}).get("http.response_time") or {}).get("mean")
+        mean = ((period.get("summaries") or {}).get(LATENCY_SUMMARY) or {}).get("mean")
         if moment is not None and isinstance(mean, int | float):
             series.append(Point(time=moment, value=float(mean)))
     endpoints = {
@@ -107,14 +111,14 @@ def latency_row(plan: LoadTestPlan, run: ArtilleryRun, data: dict[str, Any], win
         if name.startswith(ENDPOINT_PREFIX) and isinstance(values, dict)
     }
     errors = _prefixed(counters, "errors.")
-    reason = "Artillery recorded no HTTP response"
+    reason = "Artillery recorded no HTTP response (no full response time, http.total)"
     if errors:
         reason += " (errors: " + ", ".join(f"{name} {count}" for name, count in errors.items()) + ")"
     value = summary.get("mean")
     return measured(
         source=SOURCE,
         resource=plan.target_url,
-        label="client side, every response",
+        label="client side, full response time",
         query=_query(plan, run, LATENCY_METRIC),
         window=window,
         thresholds=plan.latency.thresholds,
@@ -124,7 +128,8 @@ def latency_row(plan: LoadTestPlan, run: ArtilleryRun, data: dict[str, Any], win
         stats={name: float(summary[name]) for name in LATENCY_STATS if isinstance(summary.get(name), int | float)},
         raw={
             "summary": summary,
-            "byRequest": {name: values.get("mean") for name, values in endpoints.items()},
+            "timeToFirstByte": first_byte,
+            "byRequestTimeToFirstByte": {name: values.get("mean") for name, values in endpoints.items()},
         },
         series=series,
         note=_by_request_note(endpoints, plan),
@@ -137,7 +142,7 @@ def _by_request_note(endpoints: dict[str, dict[str, Any]], plan: LoadTestPlan) -
         for name, values in endpoints.items()
         if isinstance(values.get("mean"), int | float)
     ]
-    return "mean by request: " + ", ".join(means) if means else None
+    return "mean time to first byte by request: " + ", ".join(means) if means else None
 
 
 def error_rate_row(plan: LoadTestPlan, run: ArtilleryRun, data: dict[str, Any], window: Window) -> Evidence:
@@ -218,7 +223,13 @@ def loadtest_report(
     notes = [f"target {plan.target_url} ({plan.target_from}); phases {plan.phases_text()}"]
     if plan.scale != 1:
         notes.append(f"scaled run (--scale {plan.scale:g}): not the guide's full load, a smoke test")
-    notes += _ensure_notes(run, results)
+    if run.aborted:
+        notes.append(
+            f"stopped early by the watchdog, {run.aborted}; the verdict is computed from Artillery's "
+            "periodic reports up to then (its JSON report is written only at the end of a run)"
+        )
+    else:
+        notes += _ensure_notes(run, results)
     return Report(
         kind="loadtest",
         project=outputs.project,
@@ -238,6 +249,7 @@ def loadtest_report(
                 "command": run.command,
                 "version": run.version,
                 "exitCode": run.exit_code,
+                "aborted": run.aborted,
                 "seconds": round((run.ended - run.started).total_seconds(), 1),
                 "ensure": [{"check": c.check, "ok": c.ok, "strict": c.strict} for c in run.ensure],
             }

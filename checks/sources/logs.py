@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import math
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from checks.durations import utc_iso
+from checks.interrupts import InterruptiblePool
 from checks.jobs import Job
 from checks.model import Evidence, Window, measured, no_data
 from checks.outputs import StackOutputs
@@ -97,7 +97,7 @@ class LogsSource:
         except Exception as error:  # e.g. no credential: every log row is NO_DATA with the reason
             reason = f"logs client unavailable: {describe_error(error)}"
             return {job.key: [self._no_data(job, workspace, reason)] for job in jobs}
-        with ThreadPoolExecutor(max_workers=max(1, min(self.max_workers, len(jobs)))) as pool:
+        with InterruptiblePool(max_workers=max(1, min(self.max_workers, len(jobs)))) as pool:
             results = list(pool.map(lambda job: self._run(client, workspace, job), jobs))
         return {job.key: [row] for job, row in zip(jobs, results, strict=True)}
 

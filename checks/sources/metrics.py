@@ -42,12 +42,12 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from checks.durations import utc_iso as iso
+from checks.interrupts import InterruptiblePool
 from checks.jobs import Job, Subject, service_for_container, subjects_for
 from checks.model import Evidence, Point, Window, measured, no_data
 from checks.outputs import StackOutputs
@@ -354,7 +354,7 @@ class MetricsSource:
                 return BatchOutcome(batch, error=client_error[batch.key.region])
             return run_batch(clients[batch.key.region], batch, time.perf_counter, self.series_per_resource)
 
-        with ThreadPoolExecutor(max_workers=max(1, min(self.max_workers, len(batches)))) as pool:
+        with InterruptiblePool(max_workers=max(1, min(self.max_workers, len(batches)))) as pool:
             outcomes = list(pool.map(run, batches))
         for outcome in outcomes:
             self.calls.append(

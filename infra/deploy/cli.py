@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from checks.cli import bounded_duration
 from infra.deploy.checks import CheckOptions
 from infra.deploy.pipeline import Deployment, DeployOptions
 from infra.deploy.report import write_reports
@@ -26,14 +27,28 @@ from infra.policy.crossguard import PACK_DIR
 
 _DURATION = re.compile(r"^(?P<amount>[0-9]+(\.[0-9]+)?)(?P<unit>[smh]?)$")
 _SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600}
+MAX_BAKE_SECONDS = 24 * 3600  # as `fin-infra check --bake`: a longer wait is a typo, not a gate
 
 
 def parse_duration(_ctx: click.Context | None, _param: click.Parameter | None, value: str) -> float:
-    """'300', '300s', '5m', '1h' -> seconds."""
+    """'300', '300s', '5m', '1h' -> seconds (at most a day)."""
     match = _DURATION.match(value.strip())
     if not match:
-        raise click.BadParameter(f"{value!r} is not a duration such as 300, 90s, 5m or 1h")
-    return float(match["amount"]) * _SECONDS[match["unit"]]
+        raise click.BadParameter(f"{value[:40]!r} is not a duration such as 300, 90s, 5m or 1h")
+    seconds = float(match["amount"]) * _SECONDS[match["unit"]]
+    if not seconds <= MAX_BAKE_SECONDS:
+        raise click.BadParameter(f"{value[:40]!r} is longer than 24 h")
+    return seconds
+
+
+def _window(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Checked here as `fin-infra check` would check it, so a bad window stops the deploy before anything runs."""
+    if value is not None:
+        try:
+            bounded_duration(value, "window")
+        except ValueError as error:
+            raise click.BadParameter(str(error), ctx=ctx, param=param) from None
+    return value
 
 
 @click.command()
@@ -64,7 +79,11 @@ def parse_duration(_ctx: click.Context | None, _param: click.Parameter | None, v
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="Passed to `fin-infra check --endpoints` (where the direct probes connect).",
 )
-@click.option("--window", help="Passed to `fin-infra check --window` (the measurement window).")
+@click.option(
+    "--window",
+    callback=_window,
+    help="Passed to `fin-infra check --window` (the measurement window).",
+)
 @click.option("--source", type=click.Choice(["azure", "probe", "auto"]), help="Passed to `fin-infra check`.")
 @click.option("--fail-on", type=click.Choice(["warn", "critical"]), help="Passed to `fin-infra check`.")
 @click.option("--no-data", type=click.Choice(["fail", "warn", "ignore"]), help="Passed to `fin-infra check`.")
@@ -114,7 +133,8 @@ def deploy(
     Exit codes: 0 deployed and checked (--dry-run: preview passed); 2 invalid settings or
     options; 3 mandatory policy violations; 4 preflight (no Pulumi CLI, not logged in);
     5 preview failed; 6 up failed; 7 outputs; 8 checks failed; 9 checks warned (--fail-on
-    warn); 10 checks inconclusive; 11 checks could not run; 12 report not written.
+    warn); 10 checks inconclusive; 11 checks could not run; 12 report not written;
+    13 checks crashed; 130/143 interrupted (SIGINT/SIGTERM).
     """
     options = DeployOptions(
         stack=stack,

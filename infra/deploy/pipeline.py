@@ -25,7 +25,7 @@ from pulumi.automation.errors import CommandError, InvalidVersionError
 from checks.targets import TargetsError
 from infra.deploy.checks import CheckOptions, run_checks
 from infra.deploy.outputs import contract_problem, masked, save_outputs
-from infra.deploy.stages import STAGE_NAMES, ExitCode, StageFailed, StageResult
+from infra.deploy.stages import STAGE_CRASH_CODES, STAGE_NAMES, ExitCode, StageFailed, StageResult
 from infra.paths import REPO_ROOT
 from infra.plan.stackfile import StackFileError, read_stack_file
 from infra.policy.crossguard import PACK_DIR, write_pack_config
@@ -156,6 +156,12 @@ class Deployment:
                 self.report.exit_code = failure.code
                 result = StageResult(name, "failed", detail=failure.detail, data=failure.data)
                 self.echo(f"!! {name} failed: {failure.detail}")
+            except Exception as error:  # a stage crashed: a clean failure of that stage, never a traceback
+                failed = True
+                self.report.exit_code = STAGE_CRASH_CODES[name]
+                detail = f"the {name} stage stopped on an unexpected error: {type(error).__name__}: {str(error)[:300]}"
+                result = StageResult(name, "failed", detail=detail)
+                self.echo(f"!! {name} failed: {detail}")
             result.seconds = round(time.monotonic() - started, 3)
             self.report.stages.append(result)
         for name in STAGE_NAMES:
@@ -199,6 +205,11 @@ class Deployment:
             loaded = load_settings(raw, options.stack, allow_missing_secrets=True)
         except (SettingsError, StackFileError, TargetsError) as error:
             raise StageFailed(ExitCode.INVALID, str(error)) from error
+        except (UnicodeError, ValueError, TypeError) as error:  # a stack file the reader could not take
+            raise StageFailed(
+                ExitCode.INVALID,
+                f"stack file Pulumi.{options.stack}.yaml could not be read: {type(error).__name__}: {str(error)[:300]}",
+            ) from error
         environment = loaded.settings.environment
         self.report.environment = environment
         write_pack_config(environment, options.pack_config_file)

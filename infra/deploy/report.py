@@ -13,6 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from checks.escaping import markdown_code, markdown_text
 from infra.deploy.pipeline import DeployReport
 from infra.paths import TEMPLATES_DIR
 
@@ -43,7 +44,9 @@ def render_markdown(document: dict[str, Any]) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=markdown_text,  # every value is literal text (checks/escaping.py)
     )
+    environment.filters["code"] = markdown_code
     return environment.get_template("deploy.md.j2").render(doc=document)
 
 

@@ -25,6 +25,7 @@ class ExitCode(IntEnum):
     CHECKS_INCONCLUSIVE = 10  # the checks had no data to judge (check exit 3)
     CHECKS_NOT_RUN = 11  # `fin-infra check` could not run, or answered an unknown exit code
     REPORTS = 12  # the deploy report could not be written (everything else passed)
+    CHECKS_CRASHED = 13  # `fin-infra check` crashed (exit 1 without its report): the checks could not run
 
 
 # `fin-infra check` exit code -> the deploy's.
@@ -34,6 +35,17 @@ CHECK_EXIT_CODES: dict[int, ExitCode] = {
     2: ExitCode.CHECKS_FAILED,
     3: ExitCode.CHECKS_INCONCLUSIVE,
     4: ExitCode.CHECKS_NOT_RUN,  # bad option, unreadable outputs or endpoints file
+}
+
+# A stage that stops on an unexpected error fails with its own code, never with a traceback.
+STAGE_CRASH_CODES: dict[str, ExitCode] = {
+    "preflight": ExitCode.PREFLIGHT,
+    "settings": ExitCode.INVALID,
+    "preview": ExitCode.PREVIEW,
+    "up": ExitCode.UP,
+    "outputs": ExitCode.OUTPUTS,
+    "bake": ExitCode.CHECKS_NOT_RUN,
+    "checks": ExitCode.CHECKS_NOT_RUN,
 }
 
 STAGE_NAMES = ("preflight", "settings", "preview", "up", "outputs", "bake", "checks", "reports")

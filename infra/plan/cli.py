@@ -1,6 +1,7 @@
 """`fin-infra plan STACK`: what `pulumi up` would create, offline.
 
-Exit codes: 0 planned; 2 the stack's settings (or stack file, or target table) are invalid,
+Exit codes: 0 planned; 2 the stack's settings (or stack file, target table or an option such as an
+--output that cannot be written) are invalid,
 and nothing is shown as planned; 3 planned (and shown) but the policy pack found mandatory
 violations (prod) or a precondition of a first `pulumi up` is unmet (any stack), which
 `pulumi preview --policy-pack` would also refuse.
@@ -14,6 +15,7 @@ from pathlib import Path
 import click
 
 from checks.cli_options import targets_option
+from checks.files import OutputError, write_text
 from checks.targets import TargetsError
 from infra.cli_options import output_file_option, stacks_dir_option
 from infra.plan.render import RENDERERS, plan_document
@@ -61,7 +63,11 @@ def plan(
     sections = {"policy": policy_section(report), "preconditions": preconditions_section(preconditions)}
     text = RENDERERS[output_format](plan_document(result, extra_sections=sections))
     if output:
-        output.write_text(text, encoding="utf-8")
+        try:
+            write_text(output, text, "--output")
+        except OutputError as error:
+            click.echo(f"Error: {error}", err=True)
+            sys.exit(EXIT_INVALID)
         click.echo(f"plan of {stack} written to {output}", err=True)
     else:
         click.echo(text, nl=False)

@@ -16,6 +16,7 @@ from pulumi.runtime import rpc
 from rich.console import Console
 from rich.table import Table
 
+from checks.escaping import markdown_code, markdown_text
 from infra.paths import TEMPLATES_DIR
 from infra.plan.runner import PlannedResource, PlanResult
 from infra.plan.summaries import summarize
@@ -160,7 +161,8 @@ def render_json(document: dict[str, Any]) -> str:
 
 def render_table(document: dict[str, Any], width: int = 160) -> str:
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width, no_color=True, highlight=False)
+    # Every value is text: with markup on, "[containerName=...]" vanished and "[/x]" raised MarkupError.
+    console = Console(file=buffer, width=width, no_color=True, highlight=False, markup=False, emoji=False)
     custom = sorted(
         (r for r in document["resources"] if not r["component"]), key=lambda r: (r["type"], r["azureName"] or r["name"])
     )
@@ -214,7 +216,9 @@ def render_markdown(document: dict[str, Any]) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=markdown_text,  # every value is literal text (checks/escaping.py)
     )
+    environment.filters["code"] = markdown_code
     template = environment.get_template("plan.md.j2")
     return template.render(doc=document, short_type=_short_type)
 

@@ -6,8 +6,9 @@ Violations are mandatory in prod and advisory in dev and staging.
 
 The preconditions (rules over the whole plan, mandatory in every stack) run too.
 
-Exit codes: 0 no mandatory violation; 2 the stack's settings (or stack file, or target table)
-are invalid; 3 mandatory violations or an unmet precondition.
+Exit codes: 0 no mandatory violation; 2 the stack's settings (or stack file, target table, or an
+option such as an --output or --pack-config that cannot be written) are invalid; 3 mandatory
+violations or an unmet precondition.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 import click
 
 from checks.cli_options import targets_option
+from checks.files import OutputError, write_text
 from checks.targets import TargetsError
 from infra.cli_options import output_file_option, stacks_dir_option
 from infra.plan.runner import plan_stack
@@ -90,12 +92,20 @@ def policy(
     }
     text = RENDERERS[output_format](document)
     if output:
-        output.write_text(text, encoding="utf-8")
+        try:
+            write_text(output, text, "--output")
+        except OutputError as error:
+            click.echo(f"Error: {error}", err=True)
+            sys.exit(EXIT_INVALID)
         click.echo(f"policy report of {stack} written to {output}", err=True)
     else:
         click.echo(text, nl=False)
     if pack_config:
-        write_pack_config(report.environment, pack_config)
+        try:
+            write_pack_config(report.environment, pack_config)
+        except OSError as error:
+            click.echo(f"Error: --pack-config {pack_config}: cannot write it ({error.strerror or error})", err=True)
+            sys.exit(EXIT_INVALID)
         click.echo(f"policy pack config for {report.environment} written to {pack_config}", err=True)
     click.echo(document["policy"]["verdict"], err=True)
     click.echo(document["preconditions"]["verdict"], err=True)

@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from rich.console import Console
 from rich.table import Table
 
+from checks.escaping import markdown_code, markdown_text
 from infra.paths import TEMPLATES_DIR
 
 
@@ -77,7 +78,8 @@ def preconditions_tables(section: dict[str, Any] | None) -> list[Table]:
 
 def render_policy_table(document: dict[str, Any], width: int = 160) -> str:
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width, no_color=True, highlight=False)
+    # Every value is text: with markup on, "[containerName=...]" vanished and "[/x]" raised MarkupError.
+    console = Console(file=buffer, width=width, no_color=True, highlight=False, markup=False, emoji=False)
     for table in policy_tables(document["policy"]) + preconditions_tables(document.get("preconditions")):
         console.print(table)
     return buffer.getvalue()
@@ -90,7 +92,9 @@ def render_policy_markdown(document: dict[str, Any]) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=markdown_text,  # every value is literal text (checks/escaping.py)
     )
+    environment.filters["code"] = markdown_code
     template = environment.get_template("policy.md.j2")
     text = template.render(section=document["policy"])
     if document.get("preconditions"):
