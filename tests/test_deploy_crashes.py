@@ -58,12 +58,12 @@ def test_warnings_with_their_report_still_map_to_checks_warned(tmp_path: Path, m
     [
         (lambda text: text.encode("utf-8") + b"\n# caf\xe9\n", "Pulumi.prod.yaml"),
         (
-            lambda text: text.replace("config:\n", "config:\n  fin-agent:tags:\n    since: 2026-01-01\n", 1).encode(),
-            "Pulumi.prod.yaml",
+            lambda text: text.replace("config:\n", "config:\n  fin-agent:location: westeurope\n", 1).encode(),
+            "fin-agent:location",
         ),
         (lambda text: b"\xff\xfe" + text.encode("utf-16-le"), "Pulumi.prod.yaml"),
     ],
-    ids=["non-utf8", "date-in-tags", "utf16"],
+    ids=["non-utf8", "duplicate-key", "utf16"],
 )
 def test_an_unreadable_stack_file_is_a_clean_settings_failure(
     standin: StandIn,  # noqa: F811
@@ -82,3 +82,16 @@ def test_an_unreadable_stack_file_is_a_clean_settings_failure(
     detail = stage(standin.report(), "settings")["detail"]
     assert fragment in detail or "stack file" in detail
     assert "preview" not in standin.commands()
+
+
+def test_a_date_in_the_tags_is_text_as_pulumi_reads_it(standin: StandIn, tmp_path: Path) -> None:  # noqa: F811
+    """yaml.v3 (Pulumi) keeps `2026-01-01` as text: the settings stage passes instead of crashing."""
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    text = (REPO_ROOT / "stacks" / "Pulumi.prod.yaml").read_text()
+    (stacks / "Pulumi.prod.yaml").write_text(
+        text.replace("config:\n", "config:\n  fin-agent:tags:\n    since: 2026-01-01\n", 1)
+    )
+    result = standin.deploy("prod", "--stacks-dir", str(stacks), "--dry-run")
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr[-2000:]
+    assert stages(standin.report())["settings"] == "passed"

@@ -398,7 +398,7 @@ def test_check_reports_link_to_the_workbook_when_the_outputs_name_one(fake: Fake
     assert outputs.workbook is not None
     report = check_report(fake, outputs)
     assert report.workbook_url == outputs.workbook.url
-    assert f"[Azure Monitor workbook]({outputs.workbook.url})" in render_markdown(report)
+    assert f"[Azure Monitor workbook](<{outputs.workbook.url}>)" in render_markdown(report)
     assert f'<a href="{outputs.workbook.url}">Azure Monitor workbook</a>' in render_html(report)
 
     without = check_report(fake, outputs.model_copy(update={"workbook": None}))
