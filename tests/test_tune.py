@@ -347,3 +347,40 @@ def test_outputs_of_another_stack_are_refused(tmp_path: Path) -> None:
     with pytest.raises(TuneError, match="outputs are of stack 'prod'"):
         tune("staging", outputs, None, TuneOptions(stacks_dir=stacks_copy(tmp_path, "staging")))  # type: ignore[arg-type]
 
+
+
+def worked_example(fake: FakeAzure, tmp_path: Path) -> TuneResult:
+    """docs/tune.md's worked example: staging, an over-provisioned backend, an evicting cache."""
+    stacks = stacks_copy(tmp_path, "staging")
+    outputs = outputs_for("staging", "Balanced_B1")
+    backend = outputs.services["backend"].resource_ids[0]
+    serve_app(fake, backend, hourly(15, 20, 8), hourly(25, 30, 8), [2.0] * HOURS)
+    healthy_app(fake, outputs, "web")
+    serve_cache(fake, outputs.cache.resource_id, 99, 120, 800, 200)
+    return run_tune("staging", outputs, fake, stacks)
+
+
+def docs_block(name: str) -> str:
+    text = (Path(__file__).parent.parent / "docs" / "tune.md").read_text(encoding="utf-8")
+    start, end = f"<!-- tune-example:{name} -->\n", f"<!-- /tune-example:{name} -->"
+    return text.split(start, 1)[1].split(end, 1)[0]
+
+
+def test_the_docs_worked_example_is_what_tune_produces(fake: FakeAzure, tmp_path: Path) -> None:
+    result = worked_example(fake, tmp_path)
+    assert result.validation.passed
+    assert docs_block("markdown") == "````markdown\n" + markdown(result) + "````\n"
+    assert docs_block("patch") == "```diff\n" + result.patch + "```\n"
+
+
+if __name__ == "__main__":  # regenerate the worked example: python -m tests.test_tune
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        server = FakeAzure(Path(scratch)).start()
+        try:
+            example = worked_example(server, Path(scratch))
+        finally:
+            server.stop()
+    print("<!-- tune-example:markdown -->\n````markdown\n" + markdown(example) + "````\n<!-- /tune-example:markdown -->")
+    print("<!-- tune-example:patch -->\n```diff\n" + example.patch + "```\n<!-- /tune-example:patch -->")

@@ -19,6 +19,17 @@ def _cell(value: object) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
+def _show(value: object) -> str:
+    """2.0 -> 2, None -> -, {'cpu': 2.0} -> (cpu=2): values as a reviewer reads them."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, dict):
+        return "(" + ", ".join(f"{k}={_show(v)}" for k, v in value.items()) + ")"
+    return str(value)
+
+
 def markdown(result: TuneResult) -> str:
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR / "tune"),
@@ -29,6 +40,7 @@ def markdown(result: TuneResult) -> str:
         autoescape=False,
     )
     environment.filters["cell"] = _cell
+    environment.filters["show"] = _show
     template = environment.get_template("summary.md.j2")
     return template.render(result=result, changes=result.changes, icons=ICONS)
 

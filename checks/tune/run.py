@@ -31,6 +31,14 @@ COST_NOTE = (
 )
 
 
+def iso_window(window: timedelta) -> str:
+    """P7D, PT36H: the window as the `--window` option takes it."""
+    seconds = int(window.total_seconds())
+    if seconds % 86400 == 0:
+        return f"P{seconds // 86400}D"
+    return f"PT{seconds // 3600}H" if seconds % 3600 == 0 else f"PT{seconds}S"
+
+
 class TuneError(ValueError):
     """Tune cannot run as asked (stack file, settings, outputs, options)."""
 
@@ -141,7 +149,7 @@ def tune(
     return TuneResult(
         stack=stack,
         stack_file=shown,
-        window=str(options.window),
+        window=iso_window(options.window),
         grain=options.grain,
         start=utc_iso(start),
         end=utc_iso(end),
