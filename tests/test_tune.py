@@ -382,5 +382,6 @@ if __name__ == "__main__":  # regenerate the worked example: python -m tests.tes
             example = worked_example(server, Path(scratch))
         finally:
             server.stop()
-    print("<!-- tune-example:markdown -->\n````markdown\n" + markdown(example) + "````\n<!-- /tune-example:markdown -->")
-    print("<!-- tune-example:patch -->\n```diff\n" + example.patch + "```\n<!-- /tune-example:patch -->")
+    block = "<!-- tune-example:{0} -->\n{1}\n{2}{3}\n<!-- /tune-example:{0} -->"
+    print(block.format("markdown", "````markdown", markdown(example), "````"))
+    print(block.format("patch", "```diff", example.patch, "```"))

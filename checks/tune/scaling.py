@@ -20,6 +20,13 @@ def pinned_hours(ev: AppEvidence, max_replicas: int) -> list[Any]:
     return [t for t, v in ev.replicas_max.items() if v >= max_replicas]
 
 
+def share_at_min(ev: AppEvidence, min_replicas: int) -> float:
+    """The share of hours the app never left its min replicas."""
+    if not ev.replicas_max:
+        return 0.0
+    return sum(1 for v in ev.replicas_max.values() if v <= min_replicas) / len(ev.replicas_max)
+
+
 def is_pinned(ev: AppEvidence, scale: Any) -> tuple[bool, float | None, float]:
     """(pinned at max with CPU above the threshold, p95 CPU in the pinned hours, share of hours)."""
     hours = pinned_hours(ev, scale.max_replicas)
@@ -38,6 +45,7 @@ def max_replicas(name: str, ev: AppEvidence, scale: Any) -> Finding:
     figures = {
         "maxReplicas": scale.max_replicas,
         "shareOfHoursAtMax": round(share, 3),
+        "shareOfHoursAtMin": round(share_at_min(ev, scale.min_replicas), 3),
         "cpuPercentP95AtMax": rounded(cpu_at_max),
         "hoursWithReplicaData": len(ev.replicas_max),
     }
