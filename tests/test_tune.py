@@ -385,3 +385,44 @@ if __name__ == "__main__":  # regenerate the worked example: python -m tests.tes
     block = "<!-- tune-example:{0} -->\n{1}\n{2}{3}\n<!-- /tune-example:{0} -->"
     print(block.format("markdown", "````markdown", markdown(example), "````"))
     print(block.format("patch", "```diff", example.patch, "```"))
+
+
+def test_scale_out_that_lagged_demand_raises_the_min(fake: FakeAzure, tmp_path: Path) -> None:
+    stacks = stacks_copy(tmp_path, "staging")
+    outputs = outputs_for("staging", "Balanced_B1")
+    backend = outputs.services["backend"].resource_ids[0]
+    healthy_app(fake, outputs, "web")
+    serve_cache(fake, outputs.cache.resource_id, 50, 0, 900, 100)
+    # Every morning (one hour a day) the app starts at its min of 2 and scales out to 6 within
+    # the hour, and the hour's latency is 350 ms (target 200): 7 lagging hours in the week.
+    morning = [h % 24 == 8 for h in range(HOURS)]
+    replicas = Series({}, [6.0 if m else 3.0 for m in morning],
+                      by_aggregation={"minimum": [2.0 if m else 3.0 for m in morning]})  # fmt: skip
+    serve_app(fake, backend, hourly(60, 65, 8), hourly(70, 72, 8), [3.0] * HOURS)
+    fake.metric(backend, "Replicas", "Count", replicas)
+    fake.metric(backend, "ResponseTime", "Milliseconds", Series({}, [350.0 if m else 120.0 for m in morning]))
+
+    result = run_tune("staging", outputs, fake, stacks)
+
+    minimum = findings(result)[("service backend", "minReplicas")]
+    assert minimum.kind == "change" and minimum.evidence["lagHours"] == 7
+    assert changes(result) == {"autoscale.minReplicas": 3}
+    assert result.validation.passed, result.validation
+    patched = apply_and_plan(result, "staging", stacks, tmp_path)
+    assert "fin-agent:autoscale:\n    minReplicas: 3" in patched
+
+
+def test_a_quiet_managed_cache_steps_down_only_with_headroom(fake: FakeAzure, tmp_path: Path) -> None:
+    stacks = stacks_copy(tmp_path, "prod")
+    outputs = outputs_for("prod", "Balanced_B3")
+    healthy_app(fake, outputs, "backend")
+    healthy_app(fake, outputs, "web")
+    serve_cache(fake, outputs.cache.resource_id, 15, 0, 950, 50)  # 15 % of 3 GB -> 45 % of 1 GB
+
+    result = run_tune("prod", outputs, fake, stacks)
+
+    sku = findings(result)[("cache", "sku")]
+    assert sku.kind == "change" and changes(result) == {"redis.sku": "Balanced_B1"}
+    assert sku.evidence["projectedMemoryPercentOnSmaller"] == 45.0
+    assert result.validation.passed, result.validation
+    apply_and_plan(result, "prod", stacks, tmp_path)
