@@ -150,6 +150,7 @@ def _finding(
         "limits.memoryGb": res.limits.memory_gb,
     }
     subject = f"service {name}"
+    ev = {**ev, "current": now}
     if refused:
         return Finding(
             subject=subject,
