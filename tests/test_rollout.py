@@ -21,8 +21,8 @@ import yaml
 
 from infra.deploy.rollout_codes import RolloutExit
 from infra.paths import REPO_ROOT
-from tests.test_deploy import FIN_INFRA, StandIn, standin  # noqa: F401 (the fixture)
 from tests.fixtures.checks import servers
+from tests.test_deploy import FIN_INFRA, StandIn, standin  # noqa: F401 (the fixture)
 
 pytestmark = pytest.mark.servers
 
@@ -67,9 +67,9 @@ class Rollout:
 
     def first_deploy(self) -> None:
         self.stack_file(OLD)
+        out = [str(self.standin.out)]
         result = subprocess.run(
-            [str(FIN_INFRA), "deploy", "prod", "--stacks-dir", str(self.stacks), "--skip-checks"]
-            + ["--output-dir", str(self.standin.out)],
+            [str(FIN_INFRA), "deploy", "prod", "--stacks-dir", str(self.stacks), "--skip-checks", "--output-dir", *out],
             env=self.standin.env,
             capture_output=True,
             text=True,
