@@ -69,6 +69,11 @@ def parse_duration(_ctx: click.Context | None, _param: click.Parameter | None, v
     help="Canary rollout: where the probes reach the canary revision (default: its label's FQDN from the outputs); "
     "--endpoints then names the stable revision's.",
 )
+@click.option(
+    "--strategy",
+    type=click.Choice(["all-at-once", "canary"]),
+    help="Override the stack's rollout.strategy for this run (e.g. all-at-once for a first deploy by hand).",
+)
 @click.option("--only", help="Passed to `fin-infra check --only` at each rollout step (e.g. api-latency).")
 @click.option(
     "--output-dir",
@@ -105,6 +110,7 @@ def deploy(
     fail_on: str | None,
     no_data: str | None,
     canary_endpoints: Path | None,
+    strategy: str | None,
     only: str | None,
     output_dir: Path | None,
     work_dir: Path,
@@ -131,6 +137,7 @@ def deploy(
         bake_seconds=bake_seconds,
         checks=CheckOptions(endpoints=endpoints, window=window, source=source, fail_on=fail_on, no_data=no_data),
         skip_checks=skip_checks,
+        strategy=strategy,
     )
     deployment = Deployment(options, echo=click.echo)
     deployment.judge = JudgeOptions(

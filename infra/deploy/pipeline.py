@@ -57,6 +57,8 @@ class DeployOptions:
     bake_seconds: float = 300.0
     checks: CheckOptions = field(default_factory=CheckOptions)
     skip_checks: bool = False
+    # None: the stack's rollout.strategy; "all-at-once" or "canary" overrides it for this run.
+    strategy: str | None = None
 
     @property
     def outputs_file(self) -> Path:
@@ -139,7 +141,9 @@ class Deployment:
 
     @property
     def canary(self) -> bool:
-        return self.loaded is not None and self.loaded.settings.rollout_strategy == "canary"
+        if self.loaded is None:
+            return False
+        return (self.options.strategy or self.loaded.settings.rollout_strategy) == "canary"
 
     # --- running -------------------------------------------------------------------------
 
@@ -219,6 +223,12 @@ class Deployment:
         except (SettingsError, StackFileError, TargetsError) as error:
             raise StageFailed(ExitCode.INVALID, str(error)) from error
         environment = loaded.settings.environment
+        if options.strategy == "canary" and not loaded.settings.uses_container_apps:
+            raise StageFailed(
+                ExitCode.INVALID,
+                "--strategy canary needs Container Apps (revisions and traffic weights); this stack runs "
+                "container groups, which are updated in place: deploy it all at once",
+            )
         self.loaded = loaded
         self.report.environment = environment
         write_pack_config(environment, options.pack_config_file)
