@@ -32,7 +32,9 @@ def plan(stack: str = "prod", **config: Any) -> PlanResult:
 
 
 def app_inputs(result: PlanResult, service: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    resource = next(r for r in result.resources if r.type == "azure-native:app:ContainerApp" and r.name.endswith(service))
+    resource = next(
+        r for r in result.resources if r.type == "azure-native:app:ContainerApp" and r.name.endswith(service)
+    )
     return dict(unwrap_rpc_secret(resource.inputs["configuration"])), resource.inputs["template"]
 
 
