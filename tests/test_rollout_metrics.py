@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from infra.deploy.revision_metrics import revision_dimensions, revision_scope
+from checks.revision_scope import revision_dimensions, revision_scope
 from infra.paths import REPO_ROOT
 
 CATALOGUE = REPO_ROOT / "infra" / "policy" / "preconditions" / "data" / "metrics.yaml"

@@ -2,10 +2,10 @@
 
 The rollout judges only through `fin-infra check` (DESIGN.md). To scope a check to one
 revision it writes a copy of the saved outputs file whose services point at that revision's
-label address (`<app>---canary.<domain>`, from the `rollout` output), so the probes reach only
-that revision; an endpoints file given for the canary (tests, or a private network) replaces
-it. The relative rules then compare the canary's measured value of a target with the stable's
-(Keptn-style: canary latency <= stable + 10 %), worse meaning the target's `better` direction.
+label address (`<app>---canary.<domain>`, from the `rollout` output) and name that revision,
+so the probes reach only that revision and the Azure metrics are scoped to it; an endpoints
+file given for the canary (tests, or a private network) replaces the address. The relative
+rules then compare the canary's measured value of a target with the stable's (Keptn-style: canary latency <= stable + 10 %), worse meaning the target's `better` direction.
 """
 
 from __future__ import annotations
@@ -50,10 +50,13 @@ def scoped_outputs(outputs: dict[str, Any], label: str) -> dict[str, Any]:
     scoped = json.loads(json.dumps(outputs))
     rollout_services = (scoped.get("rollout") or {}).get("services") or {}
     for name, service in (scoped.get("services") or {}).items():
-        fqdn = (rollout_services.get(name) or {}).get(f"{label}Fqdn")
+        recorded = rollout_services.get(name) or {}
+        fqdn = recorded.get(f"{label}Fqdn")
         if fqdn:
             service["fqdn"] = fqdn
             service["url"] = f"https://{fqdn}"
+            # Azure metrics of this service are then scoped to the revision (checks/sources/metrics.py).
+            service["revision"] = recorded.get(f"{label}Revision")
     return scoped
 
 

@@ -1,4 +1,7 @@
-"""How to scope a Container Apps metric to one revision, from the sourced table `data/revision_dimensions.yaml`.
+"""How to scope a Container Apps metric to one revision, from the sourced table `revision_dimensions.yaml`.
+
+Used when the outputs name a service's `revision` (a rollout step judging its canary or its
+stable revision writes it into the outputs file it hands `fin-infra check`).
 
 A canary is judged apart from the stable revision. Some platform metrics carry a
 `revisionName` dimension (filter on it); `CpuPercentage` and `MemoryPercentage` only `podName`,
@@ -15,7 +18,7 @@ from typing import Literal
 
 import yaml
 
-DATA_FILE = Path(__file__).with_name("data") / "revision_dimensions.yaml"
+DATA_FILE = Path(__file__).with_name("revision_dimensions.yaml")
 By = Literal["revisionName", "podName", "none"]
 
 
