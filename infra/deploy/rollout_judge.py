@@ -5,7 +5,8 @@ revision it writes a copy of the saved outputs file whose services point at that
 label address (`<app>---canary.<domain>`, from the `rollout` output) and name that revision,
 so the probes reach only that revision and the Azure metrics are scoped to it; an endpoints
 file given for the canary (tests, or a private network) replaces the address. The relative
-rules then compare the canary's measured value of a target with the stable's (Keptn-style: canary latency <= stable + 10 %), worse meaning the target's `better` direction.
+rules then compare the canary's measured value of a target with the stable's (Keptn-style:
+canary latency <= stable + 10 %), worse meaning the target's `better` direction.
 """
 
 from __future__ import annotations
