@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -258,3 +259,26 @@ def test_an_interrupted_rollout_resumes_at_its_weight(rollout: Rollout) -> None:
     app = backend(rollout.state())
     assert app["active"] == [app["latest"]] and app["image"] == NEW
     assert [s["name"] for s in rollout.report()["steps"]][:2] == ["resume", "10 %"]
+
+
+def test_a_critical_breach_during_the_bake_ends_the_step_early(rollout: Rollout) -> None:
+    stable, web = backend(rollout.state())["latest"], rollout.state()["apps"]["web"]["latest"]
+    rollout.stack_file(NEW, steps=[10, 100], bake="30s", checkEvery="0.2s")
+
+    def degrading(handler: Any, index: int) -> None:
+        # The check at 0 % (a warm-up and 3 requests) is fast; from then on, 600 ms: beyond critical.
+        time.sleep(0.02 if index < 4 else 0.6)
+        servers.send(handler, 200, b'{"status":"ok"}')
+
+    started = time.monotonic()
+    with servers.latency_server(0.02) as old, servers.scripted_server(degrading) as new:
+        result = rollout.deploy(old.url, new.url)
+    assert result.returncode == RolloutExit.ROLLED_BACK, result.stdout + result.stderr
+    assert time.monotonic() - started < 30  # the 30 s bake was cut short
+    assert rollout.config_sets() == [
+        *canary_states(stable, [0, 10, 0], web),
+        {"phase": "rolledBack", "canaryWeight": 0, "services": recorded(stable, web)},
+    ]
+    step = next(s for s in rollout.report()["steps"] if s["name"] == "10 %")
+    assert step["verdict"] == "FAIL" and "step ended early" in step["detail"]
+    assert backend(rollout.state())["active"] == [stable]
