@@ -42,6 +42,7 @@ class Subject:
     resource_id: str
     label: str
     service: str | None = None
+    revision: str | None = None  # judge only this Container Apps revision (a rollout step)
 
 
 def thresholds_of(target: Target) -> Thresholds:
@@ -73,10 +74,10 @@ def subjects_for(scope: str, outputs: StackOutputs) -> list[Subject]:
         service = outputs.services.get(name)
         if service is None:
             return []
-        return [Subject(rid, f"{name} ({resource_name(rid)})", name) for rid in service.resource_ids]
+        return [Subject(rid, f"{name} ({resource_name(rid)})", name, service.revision) for rid in service.resource_ids]
     if scope == "services":
         return [
-            Subject(rid, f"{name} ({resource_name(rid)})", name)
+            Subject(rid, f"{name} ({resource_name(rid)})", name, service.revision)
             for name, service in outputs.services.items()
             for rid in service.resource_ids
         ]

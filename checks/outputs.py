@@ -79,6 +79,9 @@ class ServiceOut(_Out):
     role_name: Annotated[str, StringConstraints(pattern=ROLE_NAME_PATTERN)] | None = None
     fqdn: str | None = None
     url: str | None = None
+    # Set by a rollout step (docs/rollout.md): judge only this Container Apps revision; metrics
+    # are scoped to it per checks/revision_dimensions.yaml.
+    revision: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*--[a-z0-9][a-z0-9-]*$")] | None = None
     health_path: str
     port: Port
     ingress: Literal["external", "internal"]

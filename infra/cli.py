@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "deploy": "infra.deploy.cli:deploy",
     "check": "checks.cli:check",
     "loadtest": "checks.loadtest.cli:loadtest",
+    "tune": "checks.tune.cli:tune",
 }
 
 

@@ -187,6 +187,13 @@ def build(loaded: LoadedSettings, targets: TargetTable) -> dict[str, Any]:
         "resourceGroup": {"name": group.name, "id": group.id},
         "services": {name: deployment.contract() for name, deployment in compute.services.items()},
         "cache": cache.stack_output(),
+        # Read by `fin-infra deploy` to run, resume or finish a canary rollout (docs/rollout.md).
+        "rollout": {
+            "strategy": settings.rollout_strategy,
+            "phase": settings.rollout_state.phase if settings.rollout_state else "stable",
+            "canaryWeight": settings.rollout_state.canary_weight if settings.rollout_state else 0,
+            "services": dict(getattr(compute, "rollout", {})),
+        },
         "monitoring": {
             "logAnalyticsWorkspaceId": monitoring.workspace.id,
             "logAnalyticsCustomerId": monitoring.workspace_customer_id,

@@ -361,3 +361,37 @@ def test_auto_falls_back_from_failing_metrics_to_logs(fake: FakeAzure, credentia
     [latency] = report.targets
     assert latency.verdict == "PASS" and latency.source == "azure-logs"
     assert latency.attempts[0].source == "azure-metrics" and "HTTP 503" in latency.attempts[0].reason
+
+
+def test_a_revision_named_in_the_outputs_scopes_the_metrics_to_it(fake: FakeAzure, credential: FakeCredential) -> None:
+    """A rollout step judges one revision: only its pods count, and ResponseTime (no revision
+    dimension) is NO_DATA for it rather than the whole app's latency (docs/rollout.md)."""
+    stack = outputs("staging")
+    canary = "ca-finagent-backend-staging--r0123456789"
+    backend = stack.services["backend"]
+    scoped = stack.model_copy(
+        update={"services": {**stack.services, "backend": backend.model_copy(update={"revision": canary})}}
+    )
+    rid = backend.resource_ids[0]
+    fake.metric(
+        rid,
+        "CpuPercentage",
+        "Percent",
+        Series({"podName": "ca-finagent-backend-staging--r9999999999-5d8f-abcde"}, [95, 95]),
+        Series({"podName": f"{canary}-7c9d-x2x4z"}, [30, 40]),
+    )
+    fake.metric(rid, "ResponseTime", "MilliSeconds", Series({}, [120, 180]))
+    report = run_check(
+        scoped,
+        load_targets(),
+        Endpoints(),
+        CheckOptions(source="azure", only=["container-cpu", "api-latency"], conformance=False),
+        access_for(fake, credential),
+    )
+    cpu = next(t for t in report.targets if t.id == "container-cpu")
+    backend_rows = [e for e in cpu.evidence if "backend" in e.label]
+    assert [round(e.value) for e in backend_rows] == [35]  # the stable pod's 95 % is not the canary's
+    assert canary in backend_rows[0].label
+    latency = next(t for t in report.targets if t.id == "api-latency")
+    assert latency.verdict == "NO_DATA"
+    assert "no dimension that tells revisions apart" in latency.evidence[0].reason

@@ -125,8 +125,10 @@ class StandIn:
         (self.root / "outputs.json").write_text(json.dumps({"values": values, "secret": secret}))
 
     def deploy(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        # These tests cover the all-at-once flow; prod's default canary is in tests/test_rollout.py.
+        strategy = [] if "--strategy" in args else ["--strategy", "all-at-once"]
         return subprocess.run(
-            [str(FIN_INFRA), "deploy", *args, "--output-dir", str(self.out)],
+            [str(FIN_INFRA), "deploy", *args, *strategy, "--output-dir", str(self.out)],
             env={**self.env, **env},
             capture_output=True,
             text=True,
@@ -345,7 +347,7 @@ def test_the_bake_time_passes_before_the_checks_run(standin: StandIn, monkeypatc
         return CheckRun(["fin-infra", "check"], 0, ExitCode.OK, "all targets passed")
 
     monkeypatch.setattr("infra.deploy.pipeline.run_checks", checks_recorder)
-    options = DeployOptions(stack="prod", output_dir=standin.out, bake_seconds=420)
+    options = DeployOptions(stack="prod", output_dir=standin.out, bake_seconds=420, strategy="all-at-once")
     report = Deployment(options, echo=lambda line: None, sleep=lambda s: events.append(("sleep", s))).run()
     assert report.exit_code == ExitCode.OK
     assert events == [("sleep", 420), ("checks", "prod")]

@@ -35,6 +35,11 @@ in. A container group's container with no series while others have some is a NO_
 its own, never dropped.
 
 Window values are exact sums (`math.fsum`), rounded once to the unit's precision in the model.
+
+Revisions: when the outputs name a Container App's `revision` (a rollout step), its metrics are
+scoped to that revision per `checks/revision_dimensions.yaml`: a `revisionName` filter, or the
+pods whose name starts with the revision's; a metric with neither dimension (`ResponseTime`)
+is NO_DATA for it, never the whole app's value.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ from checks.jobs import Job, Subject, service_for_container, subjects_for
 from checks.model import Evidence, Point, Window, measured, no_data
 from checks.outputs import StackOutputs
 from checks.queries import metric_query_for
+from checks.revision_scope import RevisionScope, revision_scope
 from checks.sources.azure import AzureAccess, describe_error
 from checks.targets import MetricsMeasure, iso_minutes
 
@@ -114,6 +120,21 @@ class Ask:
         assert isinstance(self.job.measure, MetricsMeasure)
         return self.job.measure
 
+    @property
+    def revision_scope(self) -> RevisionScope | None:
+        revision = self.subject.revision
+        if revision is None or self.measure.namespace.lower() != "microsoft.app/containerapps":
+            return None
+        try:
+            return revision_scope(self.measure.metrics[0], revision)
+        except KeyError:
+            return RevisionScope(self.measure.metrics[0], "none", None, None)
+
+    @property
+    def filter(self) -> str | None:
+        scope = self.revision_scope
+        return scope.filter if scope is not None and scope.by != "none" else metric_query_for(self.measure).filter
+
 
 @dataclass
 class BatchOutcome:
@@ -154,7 +175,7 @@ def plan_batches(asks: list[Ask], region: str, window: Window) -> tuple[list[Bat
             region=region.lower(),
             namespace=query.namespace,
             grain=query.grain,
-            filter=query.filter,
+            filter=ask.filter,
         )
         groups[key].append(position)
     batches: list[Batch] = []
@@ -328,6 +349,17 @@ class MetricsSource:
 
         asks = [Ask(job, subject) for job in jobs for subject in subjects_for(job.measure.scope, self.outputs)]
         rows: dict[str, list[Evidence]] = {job.key: [] for job in jobs}
+        for ask in [a for a in asks if a.revision_scope is not None and a.revision_scope.by == "none"]:
+            rows[ask.job.key].append(
+                self._no_data(
+                    ask.job,
+                    ask.subject.resource_id,
+                    ask.subject.label,
+                    f"{ask.measure.metrics[0]} has no dimension that tells revisions apart: revision "
+                    f"{ask.subject.revision} is judged by probes through its label, not this metric",
+                )
+            )
+        asks = [a for a in asks if a.revision_scope is None or a.revision_scope.by != "none"]
         for job in jobs:
             if not subjects_for(job.measure.scope, self.outputs):
                 rows[job.key].append(
@@ -424,8 +456,16 @@ class MetricsSource:
         if errors:
             note = "; ".join([*([note] if note else []), *errors])
         groups = _grouped(by_metric, measure.split)
+        scope = ask.revision_scope
+        if scope is not None and scope.pod_prefix is not None:
+            groups = {value: series for value, series in groups.items() if value is not None and scope.keeps(value)}
+            query["revision"] = subject.revision
+        elif scope is not None:
+            query["revision"] = subject.revision
         if not groups:
             reason = "no time series in the response (the resource emitted no data in the window)"
+            if scope is not None and scope.pod_prefix is not None:
+                reason = f"no series of a pod of revision {subject.revision} in the window"
             if errors:
                 reason = f"the service answered {'; '.join(errors)}"
             return [self._no_data(job, subject.resource_id, subject.label, reason, query)]

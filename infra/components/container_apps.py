@@ -15,6 +15,9 @@
 - Secrets: Container Apps secrets, referenced by `secretRef`; never plain values. With a Key
   Vault, the app secrets are Key Vault references read with the app's identity.
 - Network: with a stack network, the environment runs in the delegated apps subnet.
+- Revisions: with the canary rollout strategy, a predictable revision suffix and the traffic
+  split of `infra.components.revisions` (multiple-revision mode while a canary is in flight);
+  the `rollout` output names the stable and canary revisions and the canary label's FQDN.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pulumi_azure_native import app
 
 from infra.components.app_env import AppEnvVar, service_env
 from infra.components.compute_shared import ComputeArgs, ServiceDeployment, identity_env, pull_identity_id
+from infra.components.revisions import plan_revisions
 from infra.settings.model import AutoscaleSettings, ServiceSettings
 
 CONSUMPTION_PROFILE = "Consumption"
@@ -126,6 +130,7 @@ class ContainerAppsCompute(pulumi.ComponentResource):
         self.workload_profile_name = CONSUMPTION_PROFILE if profile == CONSUMPTION_PROFILE else DEDICATED_PROFILE
         self.apps: dict[str, app.ContainerApp] = {}
         self.services: dict[str, ServiceDeployment] = {}
+        self.rollout: dict[str, pulumi.Output] = {}
 
         backend = self._app(name, args, "backend", settings.services.backend, extra_env=[])
         backend_url = self.services["backend"].url
@@ -170,22 +175,32 @@ class ContainerAppsCompute(pulumi.ComponentResource):
         assigned = [identity.id] if pull_identity in (None, identity.id) else [identity.id, pull_identity]
         scale = settings.autoscale
         assert scale is not None, "settings give Container Apps an autoscale block"
+        app_name = args.naming.name("container_app", service_name)
+        revisions = plan_revisions(settings, service_name, app_name)
         container_app = app.ContainerApp(
             f"{name}-{service_name}",
-            container_app_name=args.naming.name("container_app", service_name),
+            container_app_name=app_name,
             resource_group_name=args.resource_group_name,
             location=settings.location,
             environment_id=self.environment.id,
             workload_profile_name=self.workload_profile_name,
             identity=app.ManagedServiceIdentityArgs(type="UserAssigned", user_assigned_identities=assigned),
             configuration=app.ConfigurationArgs(
-                active_revisions_mode="Single",
+                active_revisions_mode=revisions.mode,
                 ingress=app.IngressArgs(
                     external=service.ingress == "external",
                     target_port=service.port,
                     allow_insecure=False,
                     transport="auto",
-                    traffic=[app.TrafficWeightArgs(latest_revision=True, weight=100)],
+                    traffic=[
+                        app.TrafficWeightArgs(
+                            revision_name=t.get("revisionName"),
+                            latest_revision=t.get("latestRevision"),
+                            weight=t["weight"],
+                            label=t.get("label"),
+                        )
+                        for t in revisions.traffic
+                    ],
                 ),
                 secrets=secrets or None,
                 registries=(
@@ -195,10 +210,11 @@ class ContainerAppsCompute(pulumi.ComponentResource):
                 ),
             ),
             template=app.TemplateArgs(
+                revision_suffix=revisions.suffix,
                 containers=[
                     app.ContainerArgs(
                         name=service_name,
-                        image=service.image,
+                        image=revisions.image,
                         resources=app.ContainerResourcesArgs(
                             cpu=service.resources.limits.cpu,
                             memory=memory_quantity(service.resources.limits.memory_gb),
@@ -223,6 +239,10 @@ class ContainerAppsCompute(pulumi.ComponentResource):
             container_app.configuration.apply(lambda c: c.ingress.fqdn if c and c.ingress else None)
         )
         self.apps[service_name] = container_app
+        internal = service.ingress == "internal"
+        self.rollout[service_name] = self.environment.default_domain.apply(
+            lambda domain: revisions.contract(app_name, domain, internal)
+        )
         self.services[service_name] = ServiceDeployment(
             name=service_name,
             settings=service,

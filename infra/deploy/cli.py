@@ -21,6 +21,7 @@ from checks.cli import bounded_duration
 from infra.deploy.checks import CheckOptions
 from infra.deploy.pipeline import Deployment, DeployOptions
 from infra.deploy.report import write_reports
+from infra.deploy.rollout_judge import JudgeOptions
 from infra.deploy.stages import ExitCode
 from infra.paths import REPO_ROOT
 from infra.policy.crossguard import PACK_DIR
@@ -88,6 +89,18 @@ def _window(ctx: click.Context, param: click.Parameter, value: str | None) -> st
 @click.option("--fail-on", type=click.Choice(["warn", "critical"]), help="Passed to `fin-infra check`.")
 @click.option("--no-data", type=click.Choice(["fail", "warn", "ignore"]), help="Passed to `fin-infra check`.")
 @click.option(
+    "--canary-endpoints",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Canary rollout: where the probes reach the canary revision (default: its label's FQDN from the outputs); "
+    "--endpoints then names the stable revision's.",
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(["all-at-once", "canary"]),
+    help="Override the stack's rollout.strategy for this run (e.g. all-at-once for a first deploy by hand).",
+)
+@click.option("--only", help="Passed to `fin-infra check --only` at each rollout step (e.g. api-latency).")
+@click.option(
     "--output-dir",
     type=click.Path(file_okay=False, path_type=Path),
     help="Where the outputs file, policy pack config, check reports and deploy report go (default: out/deploy/STACK).",
@@ -122,6 +135,9 @@ def deploy(
     source: str | None,
     fail_on: str | None,
     no_data: str | None,
+    canary_endpoints: Path | None,
+    strategy: str | None,
+    only: str | None,
     output_dir: Path | None,
     work_dir: Path,
     stacks_dir: Path | None,
@@ -135,6 +151,8 @@ def deploy(
     5 preview failed; 6 up failed; 7 outputs; 8 checks failed; 9 checks warned (--fail-on
     warn); 10 checks inconclusive; 11 checks could not run; 12 report not written;
     13 checks crashed; 130/143 interrupted (SIGINT/SIGTERM).
+    Canary rollout (docs/rollout.md): 0 promoted; 20 rolled back; 21 held (NO_DATA, onNoData:
+    hold); 22 a rollback's up failed; 23 an up failed mid-rollout and was rolled back.
     """
     options = DeployOptions(
         stack=stack,
@@ -147,8 +165,13 @@ def deploy(
         checks=CheckOptions(endpoints=endpoints, window=window, source=source, fail_on=fail_on, no_data=no_data),
         skip_checks=skip_checks,
         create_stack=not select_only,
+        strategy=strategy,
     )
-    report = Deployment(options, echo=click.echo).run()
+    deployment = Deployment(options, echo=click.echo)
+    deployment.judge = JudgeOptions(
+        canary_endpoints=canary_endpoints, stable_endpoints=endpoints, source=source, window=window, only=only
+    )
+    report = deployment.run()
     try:
         json_path, markdown_path = write_reports(report, options.output_dir)
     except OSError as error:

@@ -25,11 +25,13 @@ from pulumi.automation.errors import CommandError, InvalidVersionError
 from checks.targets import TargetsError
 from infra.deploy.checks import CheckOptions, run_checks
 from infra.deploy.outputs import contract_problem, masked, save_outputs
+from infra.deploy.rollout_judge import JudgeOptions
 from infra.deploy.stages import STAGE_CRASH_CODES, STAGE_NAMES, ExitCode, StageFailed, StageResult
 from infra.paths import REPO_ROOT
 from infra.plan.stackfile import StackFileError, read_stack_file
 from infra.policy.crossguard import PACK_DIR, write_pack_config
 from infra.settings import SettingsError, load_settings
+from infra.settings.loader import LoadedSettings
 
 INSTALL_HINT = (
     "The Pulumi CLI is not installed: no `pulumi` on PATH. Install it with "
@@ -56,6 +58,8 @@ class DeployOptions:
     checks: CheckOptions = field(default_factory=CheckOptions)
     skip_checks: bool = False
     create_stack: bool = True  # False (CI): select the stack, never create it
+    # None: the stack's rollout.strategy; "all-at-once" or "canary" overrides it for this run.
+    strategy: str | None = None
 
     @property
     def outputs_file(self) -> Path:
@@ -129,6 +133,18 @@ class Deployment:
         self.report = DeployReport(options.stack, options.dry_run)
         self.stack: auto.Stack | None = None
         self._outputs: dict[str, auto.OutputValue] = {}
+        self.loaded: LoadedSettings | None = None
+        self.judge: JudgeOptions = JudgeOptions()
+
+    @property
+    def last_outputs(self) -> dict[str, auto.OutputValue]:
+        return self._outputs
+
+    @property
+    def canary(self) -> bool:
+        if self.loaded is None:
+            return False
+        return (self.options.strategy or self.loaded.settings.rollout_strategy) == "canary"
 
     # --- running -------------------------------------------------------------------------
 
@@ -138,11 +154,28 @@ class Deployment:
             ("settings", self.settings),
             ("preview", self.preview),
         ]
-        if not self.options.dry_run:
+        failed = self._run_steps(steps, False)
+        steps = []
+        if not self.options.dry_run and self.canary:
+            steps += [("rollout", self.rollout)]  # up, outputs and checks, step by step
+        elif not self.options.dry_run:
             steps += [("up", self.up), ("outputs", self.outputs)]
             if not self.options.skip_checks:
                 steps += [("bake", self.bake), ("checks", self.checks)]
-        failed = False
+        failed = self._run_steps(steps, failed)
+        for name in STAGE_NAMES:
+            if name != "reports" and name not in {s.name for s in self.report.stages}:
+                reason = ""
+                if self.options.dry_run:
+                    reason = "dry run: stops after the preview"
+                elif self.canary and not failed:
+                    reason = "canary rollout: see the rollout stage"
+                elif self.options.skip_checks and not failed:
+                    reason = "--skip-checks: the deployment is not gated by the checks"
+                self.report.stages.append(StageResult(name, "skipped", detail=reason))
+        return self.report
+
+    def _run_steps(self, steps: list[tuple[str, Callable[[], StageResult]]], failed: bool) -> bool:
         for name, step in steps:
             if failed:
                 self.report.stages.append(StageResult(name, "skipped"))
@@ -164,15 +197,7 @@ class Deployment:
                 self.echo(f"!! {name} failed: {detail}")
             result.seconds = round(time.monotonic() - started, 3)
             self.report.stages.append(result)
-        for name in STAGE_NAMES:
-            if name != "reports" and name not in {s.name for s in self.report.stages}:
-                reason = ""
-                if self.options.dry_run:
-                    reason = "dry run: stops after the preview"
-                elif self.options.skip_checks and not failed:
-                    reason = "--skip-checks: the deployment is not gated by the checks"
-                self.report.stages.append(StageResult(name, "skipped", detail=reason))
-        return self.report
+        return failed
 
     # --- stages --------------------------------------------------------------------------
 
@@ -211,6 +236,13 @@ class Deployment:
                 f"stack file Pulumi.{options.stack}.yaml could not be read: {type(error).__name__}: {str(error)[:300]}",
             ) from error
         environment = loaded.settings.environment
+        if options.strategy == "canary" and not loaded.settings.uses_container_apps:
+            raise StageFailed(
+                ExitCode.INVALID,
+                "--strategy canary needs Container Apps (revisions and traffic weights); this stack runs "
+                "container groups, which are updated in place: deploy it all at once",
+            )
+        self.loaded = loaded
         self.report.environment = environment
         write_pack_config(environment, options.pack_config_file)
         return StageResult(
@@ -287,6 +319,12 @@ class Deployment:
         if run.outcome is not ExitCode.OK:
             raise StageFailed(run.outcome, run.detail, data)
         return StageResult("checks", "passed", detail=run.detail, data=data)
+
+
+    def rollout(self) -> StageResult:
+        from infra.deploy.rollout_stage import run_rollout_stage
+
+        return run_rollout_stage(self)
 
 
 def _changes(changes: dict[str, int] | None) -> str:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Literal
 
+from infra.deploy.rollout_codes import RolloutExit
+
 
 class ExitCode(IntEnum):
     OK = 0  # deployed and checked; with --dry-run: the preview passed
@@ -38,7 +40,7 @@ CHECK_EXIT_CODES: dict[int, ExitCode] = {
 }
 
 # A stage that stops on an unexpected error fails with its own code, never with a traceback.
-STAGE_CRASH_CODES: dict[str, ExitCode] = {
+STAGE_CRASH_CODES: dict[str, int] = {
     "preflight": ExitCode.PREFLIGHT,
     "settings": ExitCode.INVALID,
     "preview": ExitCode.PREVIEW,
@@ -46,6 +48,9 @@ STAGE_CRASH_CODES: dict[str, ExitCode] = {
     "outputs": ExitCode.OUTPUTS,
     "bake": ExitCode.CHECKS_NOT_RUN,
     "checks": ExitCode.CHECKS_NOT_RUN,
+    # A crash mid-rollout may leave traffic split: the rollout state in the stack outputs owns it,
+    # and the next deploy resumes or rolls back (docs/rollout.md), as after a failed rollback.
+    "rollout": RolloutExit.ROLLBACK_FAILED,
 }
 
 STAGE_NAMES = ("preflight", "settings", "preview", "up", "outputs", "bake", "checks", "reports")

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from pydantic.alias_generators import to_camel
 
 from checks.telemetry import DEFAULT_DATABASE_DEPENDENCY_TYPES, DEPENDENCY_TYPE_PATTERN, ROLE_NAME_PATTERN
+from infra.settings.rollout import RolloutSettings, RolloutState, effective_on_no_data, effective_strategy
 
 Environment = Literal["dev", "staging", "prod"]
 Platform = Literal["containerapps", "containerinstances"]
@@ -307,6 +308,9 @@ class StackSettings(SettingsModel):
     monitoring: MonitoringSettings
     network: NetworkSettings | None = None
     key_vault: KeyVaultSettings | None = None
+    # How a deploy reaches users (docs/rollout.md); `rollout_state` is written by `fin-infra deploy`.
+    rollout: RolloutSettings | None = None
+    rollout_state: RolloutState | None = None
     # Setting paths (dotted, as in the stack file) whose values are examples a user must
     # replace before a real deploy; `fin-infra plan` and `pulumi preview` list each.
     example_values: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]+(\.[A-Za-z0-9]+)*$")]] = Field(
@@ -320,6 +324,14 @@ class StackSettings(SettingsModel):
     @property
     def uses_container_apps(self) -> bool:
         return self.compute.platform == "containerapps"
+
+    @property
+    def rollout_strategy(self) -> str:
+        return effective_strategy(self.rollout, self.environment, self.compute.platform)
+
+    @property
+    def rollout_on_no_data(self) -> str:
+        return effective_on_no_data(self.rollout, self.environment)
 
 
 def settings_keys() -> list[str]:

@@ -1,0 +1,66 @@
+"""Rollout settings: defaults per environment and platform, and bad values refused by name."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.settings import SettingsError, load_settings
+from infra.settings.rollout import RolloutSettings, effective_strategy
+from tests.conftest import raw_config
+
+
+def loaded(stack: str, overrides: dict | None = None):
+    return load_settings(raw_config(stack, overrides), stack, allow_missing_secrets=True).settings
+
+
+def problems(stack: str, overrides: dict) -> str:
+    with pytest.raises(SettingsError) as caught:
+        loaded(stack, overrides)
+    return str(caught.value)
+
+
+def test_defaults_canary_in_prod_all_at_once_elsewhere() -> None:
+    prod = loaded("prod")
+    assert prod.rollout_strategy == "canary" and prod.rollout_on_no_data == "rollback"
+    assert loaded("staging").rollout_strategy == "all-at-once"
+    assert loaded("staging").rollout_on_no_data == "continue"
+    assert RolloutSettings().steps == [10, 50, 100]
+    assert RolloutSettings().bake_seconds(0) == 300
+    assert RolloutSettings(bake=["1m", "90s", 30]).bake_seconds(1) == 90
+
+
+def test_container_groups_refuse_a_canary_saying_why() -> None:
+    assert loaded("dev").rollout_strategy == "all-at-once"  # dev runs container groups
+    message = problems("dev", {"rollout": {"strategy": "canary"}})
+    assert "rollout.strategy" in message and "only Container Apps" in message
+    assert "updated in place" in message and "all-at-once" in message
+
+
+def test_a_container_groups_stack_defaults_to_all_at_once_even_in_prod() -> None:
+    assert effective_strategy(None, "prod", "containerinstances") == "all-at-once"
+    assert effective_strategy(RolloutSettings(), "prod", "containerapps") == "canary"
+    assert effective_strategy(RolloutSettings(strategy="all-at-once"), "prod", "containerapps") == "all-at-once"
+
+
+@pytest.mark.parametrize(
+    ("rollout", "key", "words"),
+    [
+        ({"steps": [50, 10, 100]}, "rollout.steps", "strictly increasing"),
+        ({"steps": [10, 50]}, "rollout.steps", "must end at 100"),
+        ({"steps": [0, 100]}, "rollout.steps[0]", "greater than or equal to 1"),
+        ({"bake": "soon"}, "rollout.bake", "not a duration"),
+        ({"bake": ["1m"], "steps": [50, 100]}, "rollout", "one per step"),
+        ({"onNoData": "panic"}, "rollout.onNoData", "hold"),
+        ({"strategy": "blue-green"}, "rollout.strategy", "canary"),
+        ({"rules": [{"target": "api-latency"}]}, "rollout.rules[0].tolerancePercent", "required"),
+        ({"stepz": [10, 100]}, "rollout.stepz", "unknown key"),
+    ],
+)
+def test_bad_rollout_settings_are_refused_by_name(rollout: dict, key: str, words: str) -> None:
+    message = problems("prod", {"rollout": rollout})
+    assert key in message and words in message, message
+
+
+def test_the_rollout_state_is_validated_too() -> None:
+    state = {"phase": "canary", "canaryWeight": 150, "services": {}}
+    assert "rolloutState.canaryWeight" in problems("prod", {"rolloutState": state})
