@@ -1,12 +1,13 @@
 """The stack: validated settings in, Azure resources declared, the output contract out.
 
 Data flows one way: settings -> components (one per Azure concern) -> outputs. Outputs are the
-contract later tools read (checks, load tests, CI); their shape is documented in the README
-("Stack outputs") and checked by tests against `checks.outputs`.
+contract later tools read (checks, load tests, CI); their shape is documented in
+docs/observability.md ("Stack outputs") and checked by tests against `checks.outputs`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -53,11 +54,34 @@ def read_engine_config() -> RawConfig:
     return RawConfig({k: str(v) for k, v in values.items()}, frozenset(secret_keys))
 
 
+@dataclass(frozen=True)
+class Foundation:
+    """What every other part of the stack is declared in or reads from."""
+
+    group: resources.ResourceGroup
+    monitoring: Monitoring
+    identities: ServiceIdentities
+    cache: Cache
+    network: Network | None
+    key_vault: KeyVault | None
+
+
 def build(loaded: LoadedSettings, targets: TargetTable) -> dict[str, Any]:
     """Declare every resource of the stack; return the stack outputs."""
+    tags = standard_tags(loaded.settings, loaded.stack)
+    base = _foundation(loaded, tags)
+    compute = _compute(loaded, tags, base)
+    _diagnostics(base.monitoring, compute, base.cache)
+    alerts = _alerts(loaded, targets, tags, base, compute)
+    outputs = _outputs(loaded, base, compute, alerts)
+    outputs["workbook"] = _workbook(loaded, targets, tags, base, outputs).stack_output()
+    return outputs
+
+
+def _foundation(loaded: LoadedSettings, tags: dict[str, str]) -> Foundation:
+    """The resource group, monitoring, identities, cache, and the optional network and vault."""
     settings = loaded.settings
     naming = loaded.naming
-    tags = standard_tags(settings, loaded.stack)
     group = resources.ResourceGroup(
         "resource-group",
         resource_group_name=naming.name("resource_group"),
@@ -122,6 +146,17 @@ def build(loaded: LoadedSettings, targets: TargetTable) -> dict[str, Any]:
         if settings.key_vault is not None
         else None
     )
+    return Foundation(group, monitoring, identities, cache, network, key_vault)
+
+
+def _compute(
+    loaded: LoadedSettings, tags: dict[str, str], base: Foundation
+) -> ContainerAppsCompute | ContainerGroupsCompute:
+    """The apps, started only after every grant and private path they need exists."""
+    settings = loaded.settings
+    naming = loaded.naming
+    group, monitoring, identities, cache = base.group, base.monitoring, base.identities, base.cache
+    network, key_vault = base.network, base.key_vault
     private_paths = _private_endpoints(settings, network, cache, key_vault) if network is not None else []
     grants = _grants(settings, identities, monitoring, cache, key_vault)
     compute_args = ComputeArgs(
@@ -157,7 +192,20 @@ def build(loaded: LoadedSettings, targets: TargetTable) -> dict[str, Any]:
         if settings.uses_container_apps
         else ContainerGroupsCompute("compute", compute_args)
     )
-    _diagnostics(monitoring, compute, cache)
+    return compute
+
+
+def _alerts(
+    loaded: LoadedSettings,
+    targets: TargetTable,
+    tags: dict[str, str],
+    base: Foundation,
+    compute: ContainerAppsCompute | ContainerGroupsCompute,
+) -> Alerts:
+    """Metric and log alerts from the target table (its `watch` entries)."""
+    settings = loaded.settings
+    naming = loaded.naming
+    group, monitoring, cache = base.group, base.monitoring, base.cache
     alerts = Alerts(
         "alerts",
         AlertsArgs(
@@ -177,6 +225,16 @@ def build(loaded: LoadedSettings, targets: TargetTable) -> dict[str, Any]:
             secret_values=loaded.secrets,
         ),
     )
+    return alerts
+
+
+def _outputs(
+    loaded: LoadedSettings, base: Foundation, compute: ContainerAppsCompute | ContainerGroupsCompute, alerts: Alerts
+) -> dict[str, Any]:
+    """The output contract (docs/observability.md, "Stack outputs"), read by `checks.outputs`."""
+    settings = loaded.settings
+    group, monitoring, cache = base.group, base.monitoring, base.cache
+    network, key_vault = base.network, base.key_vault
     outputs: dict[str, Any] = {
         "contractVersion": OUTPUTS_CONTRACT_VERSION,
         "project": PROJECT,
@@ -216,6 +274,15 @@ def build(loaded: LoadedSettings, targets: TargetTable) -> dict[str, Any]:
         ),
         "keyVault": {"id": key_vault.vault.id, "uri": key_vault.uri} if key_vault is not None else None,
     }
+    return outputs
+
+
+def _workbook(
+    loaded: LoadedSettings, targets: TargetTable, tags: dict[str, str], base: Foundation, outputs: dict[str, Any]
+) -> Workbook:
+    """The stack's workbook: the checks' own queries, charted from the outputs just declared."""
+    settings = loaded.settings
+    group, monitoring = base.group, base.monitoring
     workbook = Workbook(
         "workbook",
         WorkbookArgs(
@@ -230,8 +297,7 @@ def build(loaded: LoadedSettings, targets: TargetTable) -> dict[str, Any]:
             report_url=settings.monitoring.report_url,
         ),
     )
-    outputs["workbook"] = workbook.stack_output()
-    return outputs
+    return workbook
 
 
 def telemetry_contract(settings: StackSettings) -> TelemetryContract:
