@@ -16,7 +16,7 @@ from checks.interrupts import Interrupted, interruptible
 
 # name -> "module:attribute" of the click command
 COMMANDS: dict[str, str] = {
-    "plan": "infra.plan.cli:plan",
+    "plan": "infra.plan.command.cli:plan",
     "policy": "infra.policy.cli:policy",
     "deploy": "infra.deploy.cli:deploy",
     "check": "checks.cli:check",

@@ -28,7 +28,7 @@ from infra.deploy.cli import parse_duration
 from infra.deploy.pipeline import Deployment, DeployOptions
 from infra.deploy.stages import ExitCode
 from infra.paths import REPO_ROOT
-from infra.plan.runner import plan_stack
+from infra.plan.engine.runner import plan_stack
 from infra.policy.crossguard import PACK_DIR, STACK_SECRETS_POLICY, pack_config
 from infra.policy.rules import RULES
 from tests.fixtures.policy.catalog import catalog

@@ -27,7 +27,7 @@ from infra.deploy.checks import CheckOptions, run_checks
 from infra.deploy.outputs import contract_problem, masked, save_outputs
 from infra.deploy.stages import STAGE_CRASH_CODES, STAGE_NAMES, ExitCode, StageFailed, StageResult
 from infra.paths import REPO_ROOT
-from infra.plan.stackfile import StackFileError, read_stack_file
+from infra.plan.engine.stackfile import StackFileError, read_stack_file
 from infra.policy.crossguard import PACK_DIR, write_pack_config
 from infra.settings import SettingsError, load_settings
 

@@ -23,8 +23,8 @@ from checks.cli_options import targets_option
 from checks.files import OutputError, write_text
 from checks.targets import TargetsError
 from infra.cli_options import output_file_option, stacks_dir_option
-from infra.plan.runner import plan_stack
-from infra.plan.stackfile import StackFileError
+from infra.plan.engine.runner import plan_stack
+from infra.plan.engine.stackfile import StackFileError
 from infra.policy.crossguard import write_pack_config
 from infra.policy.evaluate import evaluate_plan, policy_section
 from infra.policy.preconditions.evaluate import evaluate_preconditions, preconditions_section

@@ -18,9 +18,9 @@ from checks.cli_options import targets_option
 from checks.files import OutputError, write_text
 from checks.targets import TargetsError
 from infra.cli_options import output_file_option, stacks_dir_option
-from infra.plan.render import RENDERERS, plan_document
-from infra.plan.runner import plan_stack
-from infra.plan.stackfile import StackFileError
+from infra.plan.command.render import RENDERERS, plan_document
+from infra.plan.engine.runner import plan_stack
+from infra.plan.engine.stackfile import StackFileError
 from infra.policy.evaluate import evaluate_plan, policy_section
 from infra.policy.preconditions.evaluate import evaluate_preconditions, preconditions_section
 from infra.settings import SettingsError

@@ -18,10 +18,10 @@ from rich.table import Table
 
 from checks.escaping import markdown_code, markdown_text
 from infra.paths import TEMPLATES_DIR
-from infra.plan.runner import PlannedResource, PlanResult
-from infra.plan.summaries import summarize
-from infra.plan.watch_section import watch_rows
-from infra.plan.workbook_section import workbook_rows
+from infra.plan.command.summaries import summarize
+from infra.plan.command.watch_section import watch_rows
+from infra.plan.command.workbook_section import workbook_rows
+from infra.plan.engine.runner import PlannedResource, PlanResult
 from infra.policy.render import policy_tables, preconditions_tables
 
 PLAN_SCHEMA_VERSION = 1
