@@ -11,13 +11,13 @@ inconclusive; 11 checks could not run; 12 reports could not be written.
 
 from __future__ import annotations
 
-import re
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
 
-from checks.cli import bounded_duration
+from checks.cli_options import DurationOption
 from infra.deploy.checks import CheckOptions
 from infra.deploy.pipeline import Deployment, DeployOptions
 from infra.deploy.report import write_reports
@@ -25,29 +25,12 @@ from infra.deploy.stages import ExitCode
 from infra.paths import REPO_ROOT
 from infra.policy.crossguard import PACK_DIR
 
-_DURATION = re.compile(r"^(?P<amount>[0-9]+(\.[0-9]+)?)(?P<unit>[smh]?)$")
-_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600}
-MAX_BAKE_SECONDS = 24 * 3600  # as `fin-infra check --bake`: a longer wait is a typo, not a gate
-
-
-def parse_duration(_ctx: click.Context | None, _param: click.Parameter | None, value: str) -> float:
-    """'300', '300s', '5m', '1h' -> seconds (at most a day)."""
-    match = _DURATION.match(value.strip())
-    if not match:
-        raise click.BadParameter(f"{value[:40]!r} is not a duration such as 300, 90s, 5m or 1h")
-    seconds = float(match["amount"]) * _SECONDS[match["unit"]]
-    if not seconds <= MAX_BAKE_SECONDS:
-        raise click.BadParameter(f"{value[:40]!r} is longer than 24 h")
-    return seconds
-
 
 def _window(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """Checked here as `fin-infra check` would check it, so a bad window stops the deploy before anything runs."""
+    """Parsed as `fin-infra check --window` parses it (one parser), so a bad window stops the deploy
+    while the options are read, before `pulumi up`; passed on to the checks as written."""
     if value is not None:
-        try:
-            bounded_duration(value, "window")
-        except ValueError as error:
-            raise click.BadParameter(str(error), ctx=ctx, param=param) from None
+        DurationOption("window").convert(value, param, ctx)
     return value
 
 
@@ -59,8 +42,8 @@ def _window(ctx: click.Context, param: click.Parameter, value: str | None) -> st
     "bake_seconds",
     default="5m",
     show_default=True,
-    callback=parse_duration,
-    help="How long to let the deployment run before the checks (300, 90s, 5m, 1h).",
+    type=DurationOption("bake"),
+    help="How long to let the deployment run before the checks (300, 90s, 5m, 1h, PT5M; at most 24 h).",
 )
 @click.option(
     "--skip-checks",
@@ -114,7 +97,7 @@ def _window(ctx: click.Context, param: click.Parameter, value: str | None) -> st
 def deploy(
     stack: str,
     dry_run: bool,
-    bake_seconds: float,
+    bake_seconds: timedelta,
     skip_checks: bool,
     select_only: bool,
     endpoints: Path | None,
@@ -143,7 +126,7 @@ def deploy(
         stacks_dir=stacks_dir,
         policy_pack=policy_pack.resolve(),
         dry_run=dry_run,
-        bake_seconds=bake_seconds,
+        bake_seconds=bake_seconds.total_seconds(),
         checks=CheckOptions(endpoints=endpoints, window=window, source=source, fail_on=fail_on, no_data=no_data),
         skip_checks=skip_checks,
         create_stack=not select_only,
