@@ -45,6 +45,7 @@ from checks.render import FILE_NAMES, RENDERERS
 from checks.runner import CheckOptions, RunInterrupted, run_check
 from checks.sources.azure import AzureAccess
 from checks.targets import TargetsError, load_targets
+from checks.terminal import echo_rendered
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CREDENTIAL_KINDS = {
@@ -309,7 +310,7 @@ def _write_reports(report: Report, formats: list[str], output_dir: Path | None, 
             f"check {stack}: {report.outcome} (exit {report.exit_code}); wrote {written} to {output_dir}", err=True
         )
     else:
-        click.echo(RENDERERS[formats[0]](report), nl=False)
+        echo_rendered(RENDERERS[formats[0]], formats[0], report)
         click.echo(f"check {stack}: {report.outcome} (exit {report.exit_code})", err=True)
 
 

@@ -48,6 +48,7 @@ from checks.model import Policy
 from checks.outputs import OutputsError, read_outputs_file
 from checks.render import FILE_NAMES, RENDERERS
 from checks.targets import TargetsError, load_targets
+from checks.terminal import echo_rendered
 
 EXIT_ARTILLERY = 5
 CONFIG_NAME = "artillery.yml"
@@ -169,7 +170,7 @@ def loadtest(
             err=True,
         )
     else:
-        click.echo(RENDERERS[formats[0]](report), nl=False)
+        echo_rendered(RENDERERS[formats[0]], formats[0], report)
         click.echo(f"loadtest {stack}: {report.outcome} (exit {report.exit_code})", err=True)
     sys.exit(report.exit_code)
 

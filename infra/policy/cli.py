@@ -22,6 +22,7 @@ import click
 from checks.cli_options import targets_option
 from checks.files import OutputError, write_text
 from checks.targets import TargetsError
+from checks.terminal import echo_rendered
 from infra.cli_options import output_file_option, stacks_dir_option
 from infra.plan.engine.runner import plan_stack
 from infra.plan.engine.stackfile import StackFileError
@@ -90,8 +91,8 @@ def policy(
         "policy": policy_section(report),
         "preconditions": preconditions_section(preconditions),
     }
-    text = RENDERERS[output_format](document)
     if output:
+        text = RENDERERS[output_format](document)
         try:
             write_text(output, text, "--output")
         except OutputError as error:
@@ -99,7 +100,7 @@ def policy(
             sys.exit(EXIT_INVALID)
         click.echo(f"policy report of {stack} written to {output}", err=True)
     else:
-        click.echo(text, nl=False)
+        echo_rendered(RENDERERS[output_format], output_format, document)
     if pack_config:
         try:
             write_pack_config(report.environment, pack_config)

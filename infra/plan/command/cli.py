@@ -17,6 +17,7 @@ import click
 from checks.cli_options import targets_option
 from checks.files import OutputError, write_text
 from checks.targets import TargetsError
+from checks.terminal import echo_rendered
 from infra.cli_options import output_file_option, stacks_dir_option
 from infra.plan.command.render import RENDERERS, plan_document
 from infra.plan.engine.runner import plan_stack
@@ -61,8 +62,9 @@ def plan(
     report = evaluate_plan(result)
     preconditions = evaluate_preconditions(result)
     sections = {"policy": policy_section(report), "preconditions": preconditions_section(preconditions)}
-    text = RENDERERS[output_format](plan_document(result, extra_sections=sections))
+    document = plan_document(result, extra_sections=sections)
     if output:
+        text = RENDERERS[output_format](document)
         try:
             write_text(output, text, "--output")
         except OutputError as error:
@@ -70,5 +72,5 @@ def plan(
             sys.exit(EXIT_INVALID)
         click.echo(f"plan of {stack} written to {output}", err=True)
     else:
-        click.echo(text, nl=False)
+        echo_rendered(RENDERERS[output_format], output_format, document)
     sys.exit(EXIT_POLICY if report.mandatory or preconditions.mandatory else EXIT_OK)
