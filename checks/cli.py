@@ -41,6 +41,7 @@ from checks.files import OutputError, prepare_output_dir, write_text
 from checks.interrupts import Interrupted, interruptible
 from checks.model import EXIT_USAGE, Policy, Report
 from checks.outputs import OutputsError, StackOutputs, parse_outputs, read_outputs_file
+from checks.project import complete_stacks, project_for_cwd
 from checks.render import FILE_NAMES, RENDERERS
 from checks.runner import CheckOptions, RunInterrupted, run_check
 from checks.sources.azure import AzureAccess
@@ -117,9 +118,10 @@ def stack_outputs_from_pulumi(stack: str) -> StackOutputs:
             "no --outputs file given and no pulumi CLI on PATH: save the outputs in the deploy job "
             "(pulumi stack output --json --show-secrets > outputs.json) and pass --outputs outputs.json"
         )
+    project = project_for_cwd().root
     try:
         completed = subprocess.run(
-            [pulumi, "stack", "output", "--json", "--show-secrets", "--stack", stack, "--cwd", str(REPO_ROOT)],
+            [pulumi, "stack", "output", "--json", "--show-secrets", "--stack", stack, "--cwd", str(project)],
             capture_output=True,
             text=True,
             timeout=180,
@@ -138,7 +140,7 @@ def stack_outputs_from_pulumi(stack: str) -> StackOutputs:
 
 
 @click.command(cls=CheckCommand)
-@click.argument("stack")
+@click.argument("stack", shell_complete=complete_stacks)
 @outputs_file_option
 @click.option(
     "--endpoints",

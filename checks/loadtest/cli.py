@@ -46,6 +46,7 @@ from checks.loadtest.report import ArtilleryReportError, loadtest_report, read_a
 from checks.loadtest.watchdog import Watchdog
 from checks.model import Policy
 from checks.outputs import OutputsError, read_outputs_file
+from checks.project import complete_stacks
 from checks.render import FILE_NAMES, RENDERERS
 from checks.targets import TargetsError, load_targets
 from checks.terminal import echo_rendered
@@ -63,7 +64,7 @@ class ArtilleryProblem(click.ClickException):
 
 
 @click.command(cls=CheckCommand)
-@click.argument("stack")
+@click.argument("stack", shell_complete=complete_stacks)
 @outputs_file_option
 @click.option(
     "--endpoints",

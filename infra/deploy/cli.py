@@ -18,11 +18,11 @@ from pathlib import Path
 import click
 
 from checks.cli_options import DurationOption
+from checks.project import complete_stacks, project_for_cwd
 from infra.deploy.checks import CheckOptions
 from infra.deploy.pipeline import Deployment, DeployOptions
 from infra.deploy.report import write_reports
 from infra.deploy.stages import ExitCode
-from infra.paths import REPO_ROOT
 from infra.policy.crossguard import PACK_DIR
 
 
@@ -35,7 +35,7 @@ def _window(ctx: click.Context, param: click.Parameter, value: str | None) -> st
 
 
 @click.command()
-@click.argument("stack")
+@click.argument("stack", shell_complete=complete_stacks)
 @click.option("--dry-run", is_flag=True, help="Stop after the preview (with the policy pack).")
 @click.option(
     "--bake-time",
@@ -78,9 +78,8 @@ def _window(ctx: click.Context, param: click.Parameter, value: str | None) -> st
 @click.option(
     "--work-dir",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
-    default=REPO_ROOT,
-    show_default="the repository root",
-    help="The Pulumi project directory (holding Pulumi.yaml).",
+    help="The Pulumi project directory (holding Pulumi.yaml; default: found from the current directory, as "
+    "`pulumi` finds it).",
 )
 @click.option(
     "--stacks-dir",
@@ -106,7 +105,7 @@ def deploy(
     fail_on: str | None,
     no_data: str | None,
     output_dir: Path | None,
-    work_dir: Path,
+    work_dir: Path | None,
     stacks_dir: Path | None,
     policy_pack: Path,
 ) -> None:
@@ -122,7 +121,7 @@ def deploy(
     options = DeployOptions(
         stack=stack,
         output_dir=output_dir or Path("out") / "deploy" / stack,
-        work_dir=work_dir,
+        work_dir=work_dir or project_for_cwd().root,
         stacks_dir=stacks_dir,
         policy_pack=policy_pack.resolve(),
         dry_run=dry_run,

@@ -21,6 +21,7 @@ import click
 
 from checks.cli_options import targets_option
 from checks.files import OutputError, write_text
+from checks.project import complete_stacks
 from checks.targets import TargetsError
 from checks.terminal import echo_rendered
 from infra.cli_options import output_file_option, stacks_dir_option
@@ -45,7 +46,7 @@ RENDERERS = {"table": render_policy_table, "json": _render_json, "markdown": ren
 
 
 @click.command()
-@click.argument("stack", default="dev")
+@click.argument("stack", default="dev", shell_complete=complete_stacks)
 @click.option(
     "--format",
     "output_format",

@@ -16,6 +16,7 @@ import click
 
 from checks.cli_options import targets_option
 from checks.files import OutputError, write_text
+from checks.project import complete_stacks
 from checks.targets import TargetsError
 from checks.terminal import echo_rendered
 from infra.cli_options import output_file_option, stacks_dir_option
@@ -32,7 +33,7 @@ EXIT_POLICY = 3
 
 
 @click.command()
-@click.argument("stack", default="dev")
+@click.argument("stack", default="dev", shell_complete=complete_stacks)
 @click.option(
     "--format",
     "output_format",

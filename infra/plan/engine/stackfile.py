@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from checks.project import project_for_cwd
 from checks.strict_yaml import MAX_BYTES, YamlInputError, excerpt, read_yaml
-from infra.paths import STACKS_DIR
 from infra.settings import NAMESPACE, RawConfig
 
 SECRET_PLACEHOLDER = "[secret]"
@@ -153,7 +153,7 @@ def raw_config_from_mapping(
 
 
 def read_stack_file(stack: str, stacks_dir: Path | None = None) -> RawConfig:
-    directory = stacks_dir or STACKS_DIR
+    directory = stacks_dir or project_for_cwd().stacks_dir
     path = stack_file_path(stack, directory)
     if not path.is_file():
         known = ", ".join(available_stacks(directory)) or "none"
