@@ -38,6 +38,7 @@ from checks.credentials import IdTokenError, select_credential
 from checks.durations import DEFAULT_CHECK_WINDOW, DURATION_BOUNDS, bounded_duration  # noqa: F401 (re-exported)
 from checks.endpoints import Endpoints, EndpointsError, read_endpoints
 from checks.files import OutputError, prepare_output_dir, write_text
+from checks.github import publish_report
 from checks.interrupts import Interrupted, interruptible
 from checks.model import EXIT_USAGE, Policy, Report
 from checks.outputs import OutputsError, StackOutputs, parse_outputs, read_outputs_file
@@ -301,6 +302,7 @@ def check(
 
 
 def _write_reports(report: Report, formats: list[str], output_dir: Path | None, stack: str) -> None:
+    publish_report(report, "check")
     if output_dir is not None:
         for name in formats:
             try:

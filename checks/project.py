@@ -88,3 +88,11 @@ def stack_names(stacks_dir: Path) -> list[str]:
 def complete_stacks(ctx: object, param: object, incomplete: str) -> list[str]:
     """Shell completion for a STACK argument: the stacks of the project found from the current directory."""
     return [name for name in stack_names(project_for_cwd().stacks_dir) if name.startswith(incomplete)]
+
+
+def project_relative(path: Path, root: Path) -> str:
+    """`path` relative to the project root (as GitHub annotations and SARIF locate files), else as given."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except (ValueError, OSError):
+        return path.as_posix()

@@ -32,6 +32,7 @@ from checks.cli import (
 from checks.cli_options import fail_on_option, outputs_file_option, report_formats_option, targets_option
 from checks.endpoints import Endpoints, EndpointsError, read_endpoints
 from checks.files import OutputError, prepare_output_dir, write_text
+from checks.github import publish_report
 from checks.interrupts import Interrupted, exit_interrupted, interruptible
 from checks.loadtest.artillery import GRACE_SECONDS, ArtilleryError, ArtilleryRun, find_artillery, run_artillery
 from checks.loadtest.config import (
@@ -160,6 +161,7 @@ def loadtest(
     except Interrupted as interrupted:
         exit_interrupted(interrupted, f"loadtest {stack}: Artillery stopped, no verdict")
     report = loadtest_report(plan, outputs, run, data, Policy(fail_on=fail_on))  # type: ignore[arg-type]
+    publish_report(report, "loadtest")
     if output_dir is not None:
         for name in formats:
             _write(output_dir / REPORT_NAMES[name], RENDERERS[name](report))

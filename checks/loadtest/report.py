@@ -214,6 +214,7 @@ def loadtest_report(
     policy: Policy,
 ) -> Report:
     window = report_window(data["aggregate"], run)
+    elapsed = max(0.0, (run.ended - run.started).total_seconds())
     results = []
     for limit, row in (
         (plan.latency, latency_row(plan, run, data, window)),
@@ -241,8 +242,9 @@ def loadtest_report(
         window=window,
         generated_at=datetime.now(UTC).replace(microsecond=0),
         policy=policy,
-        targets=results,
+        targets=[r.model_copy(update={"seconds": round(elapsed / len(results), 3)}) for r in results],
         notes=notes,
+        elapsed_seconds=round(elapsed, 3),
         calls=[
             {
                 "source": SOURCE,

@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from checks.cli_options import DurationOption
+from checks.github import Annotation, append_step_summary, emit
 from checks.project import complete_stacks, project_for_cwd
 from infra.deploy.checks import CheckOptions
 from infra.deploy.pipeline import Deployment, DeployOptions
@@ -32,6 +33,14 @@ def _window(ctx: click.Context, param: click.Parameter, value: str | None) -> st
     if value is not None:
         DurationOption("window").convert(value, param, ctx)
     return value
+
+
+def _publish(stack: str, code: ExitCode, markdown_path: Path) -> None:
+    """In GitHub Actions: the deploy report in the job summary, and an error naming the failed stage."""
+    if code != ExitCode.OK:
+        title = f"fin-infra deploy {stack}: {code.name.lower()}"
+        emit([Annotation("error", title, f"exit {int(code)}; see {markdown_path}")])
+    append_step_summary(markdown_path.read_text(encoding="utf-8"))
 
 
 @click.command()
@@ -138,5 +147,6 @@ def deploy(
         sys.exit(report.exit_code or ExitCode.REPORTS)
     click.echo(f"deploy report: {markdown_path} ({json_path.name})")
     code = report.exit_code
+    _publish(stack, code, markdown_path)
     click.echo(f"deploy of {stack}: {'passed' if code == ExitCode.OK else f'failed ({code.name.lower()})'}", err=True)
     sys.exit(int(code))

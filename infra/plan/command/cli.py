@@ -16,13 +16,14 @@ import click
 
 from checks.cli_options import targets_option
 from checks.files import OutputError, write_text
+from checks.github import publish_policy
 from checks.project import complete_stacks
 from checks.targets import TargetsError
 from checks.terminal import echo_rendered
 from infra.cli_options import output_file_option, stacks_dir_option
-from infra.plan.command.render import RENDERERS, plan_document
+from infra.plan.command.render import RENDERERS, plan_document, render_markdown
 from infra.plan.engine.runner import plan_stack
-from infra.plan.engine.stackfile import StackFileError
+from infra.plan.engine.stackfile import StackFileError, stack_file_label
 from infra.policy.evaluate import evaluate_plan, policy_section
 from infra.policy.preconditions.evaluate import evaluate_preconditions, preconditions_section
 from infra.settings import SettingsError
@@ -64,6 +65,7 @@ def plan(
     preconditions = evaluate_preconditions(result)
     sections = {"policy": policy_section(report), "preconditions": preconditions_section(preconditions)}
     document = plan_document(result, extra_sections=sections)
+    publish_policy(document, render_markdown(document), stack_file_label(stack, stacks_dir))
     if output:
         text = RENDERERS[output_format](document)
         try:

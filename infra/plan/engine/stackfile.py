@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from checks.project import project_for_cwd
+from checks.project import project_for_cwd, project_relative
 from checks.strict_yaml import MAX_BYTES, YamlInputError, excerpt, read_yaml
 from infra.settings import NAMESPACE, RawConfig
 
@@ -30,6 +30,12 @@ def available_stacks(stacks_dir: Path) -> list[str]:
 
 def stack_file_path(stack: str, stacks_dir: Path) -> Path:
     return stacks_dir / f"Pulumi.{stack}.yaml"
+
+
+def stack_file_label(stack: str, stacks_dir: Path | None = None) -> str:
+    """STACK's file relative to the project root, as annotations and SARIF name it."""
+    project = project_for_cwd()
+    return project_relative(stack_file_path(stack, stacks_dir or project.stacks_dir), project.root)
 
 
 def _secure_problem(value: Any) -> str | None:
