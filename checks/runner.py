@@ -94,7 +94,8 @@ def run_check(
     selected = select_targets(table, options.only, options.skip)
     if options.bake > timedelta(0):
         say(f"baking for {human_duration(options.bake)} before measuring")
-        sleep(options.bake.total_seconds())
+        with progress("baking before measuring", options.bake.total_seconds()):
+            sleep(options.bake.total_seconds())
     end = datetime.now(UTC).replace(microsecond=0)
     window = Window(start=end - options.window, end=end)
     jobs = jobs_for(table, outputs, selected)
@@ -130,7 +131,8 @@ def run_check(
                 assert access is not None
                 source = LogsSource(access, outputs, window)
             phase = time.monotonic()
-            rows = source.collect(todo)
+            with progress(f"{SOURCE_LABELS[kind]}: reading {len(todo)} measure(s)"):
+                rows = source.collect(todo)
             calls += [{"source": SOURCE_LABELS[kind], **call} for call in source.calls]
             _record(SOURCE_LABELS[kind], todo, rows, attempts, pending)
             _spend(spent, todo, time.monotonic() - phase)
@@ -156,7 +158,10 @@ def run_check(
                     error_limits=_error_limits(table),
                 )
                 phase = time.monotonic()
-                rows = probes.collect(todo, want_eviction_policy=want_policy)
+                with progress(
+                    f"probes: watching the {human_duration(options.window)} window", options.window.total_seconds()
+                ):
+                    rows = probes.collect(todo, want_eviction_policy=want_policy)
                 _record("probe", todo, rows, attempts, pending)
                 _spend(spent, todo, time.monotonic() - phase)
                 error_results = _error_results(table, probes.error_rows)

@@ -47,6 +47,7 @@ from checks.loadtest.report import ArtilleryReportError, loadtest_report, read_a
 from checks.loadtest.watchdog import Watchdog
 from checks.model import Policy
 from checks.outputs import OutputsError, read_outputs_file
+from checks.progress import progress
 from checks.project import complete_stacks
 from checks.render import FILE_NAMES, RENDERERS
 from checks.targets import TargetsError, load_targets
@@ -156,7 +157,8 @@ def loadtest(
     except ArtilleryError as error:
         raise ArtilleryProblem(str(error)) from None
     try:
-        with interruptible():
+        phases = f"load test: Artillery phases {plan.phases_text()}"
+        with interruptible(), progress(phases, plan.duration_seconds):
             run, data = _run(plan, executable, output_dir, config_text, stack)
     except Interrupted as interrupted:
         exit_interrupted(interrupted, f"loadtest {stack}: Artillery stopped, no verdict")

@@ -22,6 +22,7 @@ from typing import Any
 from pulumi import automation as auto
 from pulumi.automation.errors import CommandError, InvalidVersionError
 
+from checks.progress import progress
 from checks.targets import TargetsError
 from infra.deploy.checks import CheckOptions, run_checks
 from infra.deploy.outputs import contract_problem, masked, save_outputs
@@ -276,7 +277,8 @@ class Deployment:
         seconds = self.options.bake_seconds
         if seconds > 0:
             self.echo(f"waiting {seconds:g} s for the deployment to bake before the checks")
-            self.sleep(seconds)
+            with progress("deploy: baking before the checks", seconds):
+                self.sleep(seconds)
         return StageResult("bake", "passed", detail=f"waited {seconds:g} s", data={"seconds": seconds})
 
     def checks(self) -> StageResult:
