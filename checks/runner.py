@@ -32,6 +32,7 @@ from checks.interrupts import Interrupted
 from checks.jobs import SOURCE_LABELS, Job, jobs_for, thresholds_of
 from checks.model import ConformanceRow, Evidence, Policy, Report, TargetResult, Thresholds, Window, decide
 from checks.outputs import StackOutputs
+from checks.progress import progress as show_progress
 from checks.sources.azure import AzureAccess
 from checks.sources.logs import LogsSource
 from checks.sources.metrics import MetricsSource
@@ -94,7 +95,7 @@ def run_check(
     selected = select_targets(table, options.only, options.skip)
     if options.bake > timedelta(0):
         say(f"baking for {human_duration(options.bake)} before measuring")
-        with progress("baking before measuring", options.bake.total_seconds()):
+        with show_progress("baking before measuring", options.bake.total_seconds()):
             sleep(options.bake.total_seconds())
     end = datetime.now(UTC).replace(microsecond=0)
     window = Window(start=end - options.window, end=end)
@@ -131,7 +132,7 @@ def run_check(
                 assert access is not None
                 source = LogsSource(access, outputs, window)
             phase = time.monotonic()
-            with progress(f"{SOURCE_LABELS[kind]}: reading {len(todo)} measure(s)"):
+            with show_progress(f"{SOURCE_LABELS[kind]}: reading {len(todo)} measure(s)"):
                 rows = source.collect(todo)
             calls += [{"source": SOURCE_LABELS[kind], **call} for call in source.calls]
             _record(SOURCE_LABELS[kind], todo, rows, attempts, pending)
@@ -158,7 +159,7 @@ def run_check(
                     error_limits=_error_limits(table),
                 )
                 phase = time.monotonic()
-                with progress(
+                with show_progress(
                     f"probes: watching the {human_duration(options.window)} window", options.window.total_seconds()
                 ):
                     rows = probes.collect(todo, want_eviction_policy=want_policy)
