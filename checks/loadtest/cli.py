@@ -162,7 +162,8 @@ def loadtest(
             run, data = _run(plan, executable, output_dir, config_text, stack)
     except Interrupted as interrupted:
         exit_interrupted(interrupted, f"loadtest {stack}: Artillery stopped, no verdict")
-    report = loadtest_report(plan, outputs, run, data, Policy(fail_on=fail_on))  # type: ignore[arg-type]
+    criteria = table.load_test.criteria if table.load_test else ()
+    report = loadtest_report(plan, outputs, run, data, Policy(fail_on=fail_on), criteria)  # type: ignore[arg-type]
     publish_report(report, "loadtest")
     if output_dir is not None:
         for name in formats:
