@@ -93,7 +93,7 @@ def _publish(stack: str, code: ExitCode, markdown_path: Path) -> None:
 @click.option(
     "--stacks-dir",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Folder of Pulumi.<stack>.yaml files (default: the repository's stacks/).",
+    help="Folder of Pulumi.<stack>.yaml files (default: the stacks/ of the project found from the current directory).",
 )
 @click.option(
     "--policy-pack",
