@@ -21,25 +21,33 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
 import click
 
-from checks.cli_options import fail_on_option, outputs_file_option, report_formats_option, targets_option
+from checks.cli_options import (
+    DurationOption,
+    fail_on_option,
+    outputs_file_option,
+    report_formats_option,
+    targets_option,
+)
 from checks.clouds import CLOUDS, cloud_profile
 from checks.credentials import IdTokenError, select_credential
-from checks.durations import DEFAULT_CHECK_WINDOW, human_duration, parse_duration
+from checks.durations import DEFAULT_CHECK_WINDOW, DURATION_BOUNDS, bounded_duration  # noqa: F401 (re-exported)
 from checks.endpoints import Endpoints, EndpointsError, read_endpoints
 from checks.files import OutputError, prepare_output_dir, write_text
+from checks.github import publish_report
 from checks.interrupts import Interrupted, interruptible
 from checks.model import EXIT_USAGE, Policy, Report
 from checks.outputs import OutputsError, StackOutputs, parse_outputs, read_outputs_file
+from checks.project import complete_stacks, project_for_cwd
 from checks.render import FILE_NAMES, RENDERERS
 from checks.runner import CheckOptions, RunInterrupted, run_check
 from checks.sources.azure import AzureAccess
 from checks.targets import TargetsError, load_targets
+from checks.terminal import echo_rendered
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CREDENTIAL_KINDS = {
@@ -64,28 +72,6 @@ class CheckCommand(click.Command):
         except click.UsageError as error:
             error.exit_code = EXIT_USAGE
             raise
-
-
-# Upper bounds: Azure Monitor keeps platform metrics for 93 days
-# (https://learn.microsoft.com/azure/azure-monitor/essentials/data-platform-metrics#retention-of-metrics);
-# a window longer than 30 days or a bake longer than a day is a typo, not a gate.
-DURATION_BOUNDS = {"window": (timedelta(0), timedelta(days=30)), "bake": (timedelta(0), timedelta(days=1))}
-
-
-def bounded_duration(value: str, name: str) -> timedelta:
-    """`--window` / `--bake` as a timedelta within `DURATION_BOUNDS`; ValueError with the reason otherwise."""
-    duration = parse_duration(value)
-    low, high = DURATION_BOUNDS[name]
-    if not low <= duration <= high:
-        raise ValueError(f"{value[:40]!r} is outside {human_duration(low)} to {human_duration(high)}")
-    return duration
-
-
-def _duration(ctx: click.Context, param: click.Parameter, value: str) -> object:
-    try:
-        return bounded_duration(value, str(param.name))
-    except ValueError as error:
-        raise click.BadParameter(str(error), ctx=ctx, param=param) from None
 
 
 def refuse_directories_as_reports(output_dir: Path, names: list[str]) -> None:
@@ -133,9 +119,10 @@ def stack_outputs_from_pulumi(stack: str) -> StackOutputs:
             "no --outputs file given and no pulumi CLI on PATH: save the outputs in the deploy job "
             "(pulumi stack output --json --show-secrets > outputs.json) and pass --outputs outputs.json"
         )
+    project = project_for_cwd().root
     try:
         completed = subprocess.run(
-            [pulumi, "stack", "output", "--json", "--show-secrets", "--stack", stack, "--cwd", str(REPO_ROOT)],
+            [pulumi, "stack", "output", "--json", "--show-secrets", "--stack", stack, "--cwd", str(project)],
             capture_output=True,
             text=True,
             timeout=180,
@@ -154,7 +141,7 @@ def stack_outputs_from_pulumi(stack: str) -> StackOutputs:
 
 
 @click.command(cls=CheckCommand)
-@click.argument("stack")
+@click.argument("stack", shell_complete=complete_stacks)
 @outputs_file_option
 @click.option(
     "--endpoints",
@@ -173,10 +160,16 @@ def stack_outputs_from_pulumi(stack: str) -> StackOutputs:
     "--window",
     default=DEFAULT_CHECK_WINDOW,
     show_default=True,
-    callback=_duration,
+    type=DurationOption("window"),
     help="Evaluation window (15m, 900s, PT15M).",
 )
-@click.option("--bake", default="0s", show_default=True, callback=_duration, help="Wait this long before measuring.")
+@click.option(
+    "--bake",
+    default="0s",
+    show_default=True,
+    type=DurationOption("bake"),
+    help="Wait this long before measuring (5m, PT5M).",
+)
 @report_formats_option
 @click.option(
     "--output-dir",
@@ -309,6 +302,7 @@ def check(
 
 
 def _write_reports(report: Report, formats: list[str], output_dir: Path | None, stack: str) -> None:
+    publish_report(report, "check")
     if output_dir is not None:
         for name in formats:
             try:
@@ -320,7 +314,7 @@ def _write_reports(report: Report, formats: list[str], output_dir: Path | None, 
             f"check {stack}: {report.outcome} (exit {report.exit_code}); wrote {written} to {output_dir}", err=True
         )
     else:
-        click.echo(RENDERERS[formats[0]](report), nl=False)
+        echo_rendered(RENDERERS[formats[0]], formats[0], report)
         click.echo(f"check {stack}: {report.outcome} (exit {report.exit_code})", err=True)
 
 

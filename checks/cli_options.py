@@ -7,11 +7,35 @@ option once keeps their spelling, defaults and help identical across commands.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import click
 
+from checks.durations import bounded_duration
 from checks.render import RENDERERS
+
+
+class DurationOption(click.ParamType):
+    """A duration option of any command (`30s`, `5m`, `1h30m`, `PT5M`), bounded like its kind.
+
+    `kind` is a key of `checks.durations.DURATION_BOUNDS` ("window" or "bake"). The value is
+    a `timedelta`; a bad one is a usage error naming the option, raised while the options are
+    parsed, so before any command does anything.
+    """
+
+    name = "duration"
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        try:
+            return bounded_duration(str(value), self.kind)
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
 
 
 def report_formats(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[str]:

@@ -1,4 +1,9 @@
-"""Durations as people and Azure write them: `90s`, `15m`, `1h30m`, `2.5s` or ISO 8601 `PT15M`."""
+"""Durations as people and Azure write them: `90s`, `15m`, `1h30m`, `2.5s` or ISO 8601 `PT15M`.
+
+The one duration parser of every command: `check --window/--bake`, `deploy --bake-time/--window`
+all go through `bounded_duration` (and `DurationOption` in `checks.cli_options`), so each accepts
+the same spellings and refuses the same mistakes with the same message.
+"""
 
 from __future__ import annotations
 
@@ -36,6 +41,21 @@ def parse_duration(text: str) -> timedelta:
         )
     except OverflowError:
         raise ValueError(f"{text[:40]!r} is too long a duration") from None
+
+
+# Upper bounds: Azure Monitor keeps platform metrics for 93 days
+# (https://learn.microsoft.com/azure/azure-monitor/essentials/data-platform-metrics#retention-of-metrics);
+# a window longer than 30 days or a bake longer than a day is a typo, not a gate.
+DURATION_BOUNDS = {"window": (timedelta(0), timedelta(days=30)), "bake": (timedelta(0), timedelta(days=1))}
+
+
+def bounded_duration(value: str, name: str) -> timedelta:
+    """A duration within `DURATION_BOUNDS[name]` ("window" or "bake"); ValueError with the reason otherwise."""
+    duration = parse_duration(value)
+    low, high = DURATION_BOUNDS[name]
+    if not low <= duration <= high:
+        raise ValueError(f"{value[:40]!r} is outside {human_duration(low)} to {human_duration(high)}")
+    return duration
 
 
 def human_duration(delta: timedelta) -> str:

@@ -229,6 +229,9 @@ class TargetResult(_Model):
     summary: str
     evidence: list[Evidence] = Field(default_factory=list)
     attempts: list[Attempt] = Field(default_factory=list)
+    # Wall-clock seconds spent measuring this target: its share of each source phase that measured
+    # it (targets measured together split the phase evenly). The JUnit case `time`.
+    seconds: float = 0
 
 
 def decide(
@@ -345,6 +348,8 @@ class ConformanceRow(_Model):
     live: str | None = None
     verdict: Literal["PASS", "FAIL", "NO_DATA"]
     reason: str | None = None
+    # Its share of the wall-clock seconds of the conformance reads (run beside the metric reads).
+    seconds: float = 0
 
     @model_validator(mode="after")
     def _explained(self) -> ConformanceRow:
@@ -418,6 +423,8 @@ class Report(_Model):
     conformance: list[ConformanceRow] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     calls: list[dict[str, Any]] = Field(default_factory=list)
+    # Wall-clock seconds from the end of the bake to the report: the JUnit suite `time`.
+    elapsed_seconds: float = 0
     # The signal that stopped the run ("SIGINT", "SIGTERM"): a partial report, no verdict, exit 128 + its number.
     interrupted: str | None = None
     outcome: str = ""

@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from rich.console import Console
 from rich.table import Table
 
 from checks.durations import human_duration, utc_iso
 from checks.escaping import markdown_code, markdown_text, markdown_url, xml_text
 from checks.model import Evidence, Policy, Report, TargetResult, format_value, threshold_text
+from checks.terminal import table_console, verdict_text
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates" / "checks"
 SCHEMA_FILE = Path(__file__).with_name("report.schema.json")
@@ -226,21 +226,21 @@ def render_html(report: Report) -> str:
     return _environment(True).get_template("report.html.j2").render(**_context(report))
 
 
-def render_table(report: Report, width: int = 160) -> str:
+def render_table(report: Report, width: int | None = None, colour: bool = False) -> str:
     buffer = io.StringIO()
     # Every value is text: with markup on, "[containerName=...]" vanished and "[/x]" raised MarkupError.
-    console = Console(file=buffer, width=width, no_color=True, highlight=False, markup=False, emoji=False)
+    console = table_console(buffer, width, colour)
     title = (
         f"{report.project} / {report.stack}: {report.outcome} (exit {report.exit_code}) - "
         f"{utc_iso(report.window.start)} to {utc_iso(report.window.end)}, sources {', '.join(report.sources)}"
     )
     table = Table(title=title, title_justify="left")
     for column in ("verdict", "target", "value", "target", "critical", "source", "samples", "detail"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for result in report.targets:
         samples = sum(e.samples for e in result.evidence if result.source and e.source.startswith(result.source))
         table.add_row(
-            result.verdict,
+            verdict_text(result.verdict),
             f"{result.id} ({result.statistic})",
             _value(result),
             _bound(result.thresholds, "target"),
@@ -253,10 +253,15 @@ def render_table(report: Report, width: int = 160) -> str:
     if report.conformance:
         conformance = Table(title="Conformance (live vs declared)", title_justify="left")
         for column in ("verdict", "check", "resource", "declared", "live", "reason"):
-            conformance.add_column(column)
+            conformance.add_column(column, overflow="fold")
         for row in report.conformance:
             conformance.add_row(
-                row.verdict, row.check, row.resource.rsplit("/", 1)[-1], row.declared, row.live or "-", row.reason or ""
+                verdict_text(row.verdict),
+                row.check,
+                row.resource.rsplit("/", 1)[-1],
+                row.declared,
+                row.live or "-",
+                row.reason or "",
             )
         console.print(conformance)
     for note in report.notes:

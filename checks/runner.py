@@ -32,6 +32,7 @@ from checks.interrupts import Interrupted
 from checks.jobs import SOURCE_LABELS, Job, jobs_for, thresholds_of
 from checks.model import ConformanceRow, Evidence, Policy, Report, TargetResult, Thresholds, Window, decide
 from checks.outputs import StackOutputs
+from checks.progress import progress as show_progress
 from checks.sources.azure import AzureAccess
 from checks.sources.logs import LogsSource
 from checks.sources.metrics import MetricsSource
@@ -94,7 +95,8 @@ def run_check(
     selected = select_targets(table, options.only, options.skip)
     if options.bake > timedelta(0):
         say(f"baking for {human_duration(options.bake)} before measuring")
-        sleep(options.bake.total_seconds())
+        with show_progress("baking before measuring", options.bake.total_seconds()):
+            sleep(options.bake.total_seconds())
     end = datetime.now(UTC).replace(microsecond=0)
     window = Window(start=end - options.window, end=end)
     jobs = jobs_for(table, outputs, selected)
@@ -108,13 +110,14 @@ def run_check(
     probe_window: Window | None = None
     error_results: dict[str, TargetResult] = {}
     started = time.monotonic()
+    spent: dict[str, float] = {}
     try:
         arm_future: Future[list[ConformanceRow]] | None = None
         arm_reader = None
         if options.conformance and uses_azure:
             assert access is not None
             arm_reader = ArmReader(access)
-            arm_future = background.submit(conformance_rows, outputs, arm_reader)
+            arm_future = background.submit(_timed, conformance_rows, outputs, arm_reader)
 
         for kind in (k for k in kinds if k != "probe"):
             todo = _pending_jobs(jobs, selected, pending, kind)
@@ -128,12 +131,15 @@ def run_check(
             else:
                 assert access is not None
                 source = LogsSource(access, outputs, window)
-            rows = source.collect(todo)
+            phase = time.monotonic()
+            with show_progress(f"{SOURCE_LABELS[kind]}: reading {len(todo)} measure(s)"):
+                rows = source.collect(todo)
             calls += [{"source": SOURCE_LABELS[kind], **call} for call in source.calls]
             _record(SOURCE_LABELS[kind], todo, rows, attempts, pending)
+            _spend(spent, todo, time.monotonic() - phase)
 
         if arm_future is not None:
-            conformance = arm_future.result()
+            conformance = _share(*arm_future.result())
             assert arm_reader is not None
             calls.append({"source": "arm", "reads": arm_reader.calls})
 
@@ -152,8 +158,13 @@ def run_check(
                     http_verify=http_verify,
                     error_limits=_error_limits(table),
                 )
-                rows = probes.collect(todo, want_eviction_policy=want_policy)
+                phase = time.monotonic()
+                with show_progress(
+                    f"probes: watching the {human_duration(options.window)} window", options.window.total_seconds()
+                ):
+                    rows = probes.collect(todo, want_eviction_policy=want_policy)
                 _record("probe", todo, rows, attempts, pending)
+                _spend(spent, todo, time.monotonic() - phase)
                 error_results = _error_results(table, probes.error_rows)
                 probe_window = probes.window
                 if want_policy:
@@ -172,7 +183,8 @@ def run_check(
             f"measured {', '.join(done) or 'nothing'}"
         )
         report = _report(outputs, table, options, selected, attempts, jobs, kinds, window, probe_window,
-                         conformance, notes, calls, error_results, interrupted=stop.name)  # fmt: skip
+                         conformance, notes, calls, error_results, interrupted=stop.name,
+                         timing=(spent, time.monotonic() - started))  # fmt: skip
         raise RunInterrupted(stop.signum, report) from None
     background.shutdown(wait=True)
     if options.conformance and not uses_azure:
@@ -186,7 +198,7 @@ def run_check(
     if "probe" in kinds and _error_limits(table) is None:
         notes.append("probe error rates not judged: the target table has no loadTest.errorRate")
     return _report(outputs, table, options, selected, attempts, jobs, kinds, window, probe_window, conformance,
-                   notes, calls, error_results)  # fmt: skip
+                   notes, calls, error_results, timing=(spent, time.monotonic() - started))  # fmt: skip
 
 
 def _report(
@@ -204,10 +216,13 @@ def _report(
     calls: list[dict[str, Any]],
     error_results: dict[str, TargetResult],
     interrupted: str | None = None,
+    timing: tuple[dict[str, float], float] = ({}, 0.0),
 ) -> Report:
+    spent, elapsed = timing
     results = []
     for target_id in selected:
         result = _result(table, target_id, attempts[target_id], jobs[target_id], options, outputs)
+        result = result.model_copy(update={"seconds": round(spent.get(target_id, 0.0), 3)})
         if interrupted and not attempts[target_id]:
             result = result.model_copy(update={"summary": f"no data: interrupted by {interrupted} before measuring"})
         results.append(result)
@@ -231,6 +246,7 @@ def _report(
         conformance=conformance,
         notes=notes,
         calls=calls,
+        elapsed_seconds=round(elapsed, 3),
         interrupted=interrupted,
     )
 
@@ -251,6 +267,22 @@ def _error_results(table: TargetTable, error_rows: dict[str, tuple[str, list[Evi
         thresholds = rows[0].thresholds
         found[target_id] = decide(f"{target_id}-errors", target.component, statistic, thresholds, [("probe", rows)])
     return found
+
+
+def _spend(spent: dict[str, float], todo: list[Job], seconds: float) -> None:
+    """Split a source phase's wall-clock time evenly among the targets it measured."""
+    targets = {job.target.id for job in todo}
+    for target_id in targets:
+        spent[target_id] = spent.get(target_id, 0.0) + seconds / len(targets)
+
+
+def _timed(read: Any, *args: Any) -> tuple[list[ConformanceRow], float]:
+    started = time.monotonic()
+    return read(*args), time.monotonic() - started
+
+
+def _share(rows: list[ConformanceRow], seconds: float) -> list[ConformanceRow]:
+    return [row.model_copy(update={"seconds": round(seconds / len(rows), 3)}) for row in rows] if rows else rows
 
 
 def _pending_jobs(jobs: dict[str, list[Job]], selected: list[str], pending: set[str], kind: str) -> list[Job]:

@@ -21,7 +21,7 @@ nodes after alias expansion (an alias bomb is refused before it is expanded), an
 echoes more than a short excerpt of a value. Files must be UTF-8 (a UTF-8 BOM is skipped, as
 Pulumi's `readFileStripUTF8BOM` does); UTF-16/32 and invalid bytes are refused with the line.
 
-Used for stack files (`infra/plan/stackfile.py`) and the checks' endpoints file.
+Used for stack files (`infra/plan/engine/stackfile.py`) and the checks' endpoints file.
 """
 
 from __future__ import annotations

@@ -42,6 +42,12 @@ Schema (YAML keys camelCase):
   judges the share of failed virtual users (a transport error, a timeout or an HTTP 5xx
   response ends a virtual user as failed). Kept out of `targets` because it has no Azure
   metric to alert on and no post-deploy measure: a target there needs `watch` and `measure`.
+  `criteria` (optional): extra limits beyond the guide's averages, as k6 thresholds
+  (`p(95)<400`) and Azure Load Testing's fail criteria (`percentage(response_time_ms)`, per
+  request) allow. Each has an `id`, a `statistic` (`p50`, `p90`, `p95`, `p99`, `max` or `mean`),
+  an optional `endpoint` (a request name of the scenario, e.g. `GET /api/portfolio/{userId}`;
+  without it, every response), `unit: ms`, `better: lower`, `target` and `critical`. Judged from
+  Artillery's report; the latency average and the error rate above are judged as before.
 """
 
 from __future__ import annotations
@@ -329,9 +335,31 @@ class LoadTestLimit(_Model):
         return self
 
 
+LOAD_TEST_STATISTICS = ("p50", "p90", "p95", "p99", "max", "mean")
+
+
+class LoadTestCriterion(_Model):
+    """An optional load-test limit on a response-time statistic, overall or of one request."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")]
+    statistic: Literal["p50", "p90", "p95", "p99", "max", "mean"]
+    endpoint: Annotated[str, Field(pattern=r"^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) /\S*$")] | None = None
+    unit: Literal["ms"]
+    better: Literal["lower"]
+    target: Annotated[float, Field(gt=0)]
+    critical: Annotated[float, Field(gt=0)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LoadTestCriterion:
+        if not self.target < self.critical:
+            raise ValueError(f"with better: lower, target ({self.target}) must be below critical ({self.critical})")
+        return self
+
+
 class LoadTestLimits(_Model):
     latency_target: str
     error_rate: LoadTestLimit
+    criteria: list[LoadTestCriterion] = Field(default_factory=list)
 
 
 class TargetTable(_Model):
@@ -355,6 +383,11 @@ class TargetTable(_Model):
         target = next((t for t in self.targets if t.id == name), None)
         if target is None:
             raise ValueError(f"loadTest.latencyTarget: no target {name!r} in targets {[t.id for t in self.targets]}")
+        taken = {t.id for t in self.targets} | {"error-rate"}
+        for criterion in self.load_test.criteria:
+            if criterion.id in taken:
+                raise ValueError(f"loadTest.criteria: id {criterion.id!r} is already used (ids must be unique)")
+            taken.add(criterion.id)
         if target.unit != "ms" or target.better != "lower":
             raise ValueError(
                 f"loadTest.latencyTarget: target {name!r} is not a latency (unit ms, better lower); "

@@ -13,10 +13,11 @@ import importlib
 import click
 
 from checks.interrupts import Interrupted, interruptible
+from checks.project import INSTALLED_ROOT, project_for_cwd
 
 # name -> "module:attribute" of the click command
 COMMANDS: dict[str, str] = {
-    "plan": "infra.plan.cli:plan",
+    "plan": "infra.plan.command.cli:plan",
     "policy": "infra.policy.cli:policy",
     "deploy": "infra.deploy.cli:deploy",
     "check": "checks.cli:check",
@@ -46,7 +47,20 @@ class LazyGroup(click.Group):
             ctx.exit(stop.exit_code)
 
 
+def _say_which_project() -> None:
+    """One stderr line when the project is not the installed checkout, or there is no project here."""
+    project = project_for_cwd()
+    if project.how != "current directory" or project.root != INSTALLED_ROOT:
+        click.echo(f"fin-infra: {project.describe()}", err=True)
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="fin-agent-infra")
 def main() -> None:
-    """Fin Agent platform on Azure: offline plans, policy, deploys and post-deploy checks."""
+    """Fin Agent platform on Azure: offline plans, policy, deploys and post-deploy checks.
+
+    Works on the Pulumi project found from the current directory (Pulumi.yaml here or above),
+    as `pulumi` does; outside any project, on the checkout fin-infra was installed from.
+    """
+    if click.get_current_context().invoked_subcommand in COMMANDS:
+        _say_which_project()

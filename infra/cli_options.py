@@ -9,7 +9,7 @@ import click
 stacks_dir_option = click.option(
     "--stacks-dir",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Folder of Pulumi.<stack>.yaml files (default: the repository's stacks/).",
+    help="Folder of Pulumi.<stack>.yaml files (default: the stacks/ of the project found from the current directory).",
 )
 
 output_file_option = click.option(

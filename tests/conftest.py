@@ -11,8 +11,8 @@ import yaml
 from pulumi.runtime import rpc
 
 from infra.paths import STACKS_DIR
-from infra.plan.runner import PlanResult, plan_stack
-from infra.plan.stackfile import raw_config_from_mapping
+from infra.plan.engine.runner import PlanResult, plan_stack
+from infra.plan.engine.stackfile import raw_config_from_mapping
 from infra.settings import RawConfig
 
 DELETE = object()

@@ -19,9 +19,9 @@ from pulumi.runtime.sync_await import _sync_await
 
 from checks.outputs import CacheOut
 from infra.components.cache import Cache, CacheArgs
-from infra.plan.mocks import AzureMocks
-from infra.plan.runner import PlannedResource, RecordingMonitor, run_entrypoint
-from infra.plan.summaries import summarize
+from infra.plan.command.summaries import summarize
+from infra.plan.engine.mocks import AzureMocks
+from infra.plan.engine.runner import PlannedResource, RecordingMonitor, run_entrypoint
 from infra.settings import SettingsError, load_settings
 from infra.settings.rules.cache import EVICTION_POLICIES
 from infra.tags import PROJECT, standard_tags

@@ -9,7 +9,7 @@ from pulumi.runtime import rpc
 
 from checks.outputs import ServiceOut
 from infra.components.identities import ROLE_ACR_PULL
-from infra.plan.runner import PlannedResource, PlanResult
+from infra.plan.engine.runner import PlannedResource, PlanResult
 from infra.settings.loader import load_settings
 from tests.conftest import opened, plan, raw_config
 
@@ -31,7 +31,7 @@ SECRET_VALUES = {
 def plan_with_secret_values(stack: str) -> PlanResult:
     """Plan with real-looking secret values, as `pulumi up` would receive them decrypted."""
     from checks.targets import load_targets
-    from infra.plan.runner import run_program
+    from infra.plan.engine.runner import run_program
     from infra.settings import RawConfig
 
     raw = raw_config(stack)

@@ -18,17 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
 
 from checks.outputs import read_outputs_file
 from infra.deploy import checks as deploy_checks
 from infra.deploy.checks import CheckOptions, CheckRun, run_checks
-from infra.deploy.cli import parse_duration
 from infra.deploy.pipeline import Deployment, DeployOptions
 from infra.deploy.stages import ExitCode
 from infra.paths import REPO_ROOT
-from infra.plan.runner import plan_stack
+from infra.plan.engine.runner import plan_stack
 from infra.policy.crossguard import PACK_DIR, STACK_SECRETS_POLICY, pack_config
 from infra.policy.rules import RULES
 from tests.fixtures.policy.catalog import catalog
@@ -407,13 +405,3 @@ def test_the_check_stage_passes_its_options_and_maps_the_exit_code(
         "--no-data",
         "fail",
     ]
-
-
-@pytest.mark.parametrize(("text", "seconds"), [("300", 300), ("90s", 90), ("5m", 300), ("1h", 3600), ("0", 0)])
-def test_bake_time_durations(text: str, seconds: float) -> None:
-    assert parse_duration(None, None, text) == seconds
-
-
-def test_bake_time_refuses_what_is_not_a_duration() -> None:
-    with pytest.raises(click.BadParameter, match="'five minutes' is not a duration"):
-        parse_duration(None, None, "five minutes")

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from infra.cli import main
 from infra.naming import NAME_RULES, InvalidNameError, Naming
-from infra.plan.mocks import container_group_fqdn
+from infra.plan.engine.mocks import container_group_fqdn
 from tests.conftest import opened, plan
 
 GROUP = "azure-native:containerinstance:ContainerGroup"

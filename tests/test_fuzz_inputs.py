@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from checks.endpoints import Endpoints, EndpointsError, read_endpoints
 from checks.outputs import OutputsError, StackOutputs, read_outputs_file
 from infra.paths import STACKS_DIR
-from infra.plan.stackfile import StackFileError, read_stack_file
+from infra.plan.engine.stackfile import StackFileError, read_stack_file
 from infra.settings import LoadedSettings, SettingsError, load_settings
 
 WORK = Path(tempfile.mkdtemp(prefix="fin-fuzz-"))

@@ -20,8 +20,8 @@ from checks.model import Report, decide, no_data
 from checks.render import render_html, render_junit, render_markdown, render_table
 from infra.cli import main as cli
 from infra.deploy.report import render_markdown as deploy_markdown
-from infra.plan.render import render_markdown as plan_markdown
-from infra.plan.render import render_table as plan_table
+from infra.plan.command.render import render_markdown as plan_markdown
+from infra.plan.command.render import render_table as plan_table
 from infra.policy.render import render_policy_markdown, render_policy_table
 from tests.test_checks_render import LATENCY, WINDOW, sample_report
 

@@ -588,7 +588,7 @@ def test_a_secure_value_is_a_secret_and_never_shown(tmp_path: Path) -> None:
 
 def test_pulumi_ups_entry_point_refuses_a_mistyped_namespace_too() -> None:
     """Under `pulumi up` the engine passes every namespace; a typo must not be dropped silently."""
-    from infra.plan.runner import run_entrypoint
+    from infra.plan.engine.runner import run_entrypoint
     from infra.settings import SettingsError
     from tests.conftest import raw_config
 

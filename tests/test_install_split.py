@@ -18,7 +18,7 @@ from checks.probes.pageload import PageLoadError, load_pages
 ENTRY_MODULES = [
     "infra.cli",
     "infra.program",
-    "infra.plan.cli",
+    "infra.plan.command.cli",
     "infra.policy.cli",
     "infra.policy.crossguard",
     "infra.deploy.cli",

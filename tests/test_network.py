@@ -6,7 +6,7 @@ import pytest
 from pulumi.runtime import rpc
 
 from infra.components.identities import ROLE_KEY_VAULT_SECRETS_USER
-from infra.plan.runner import PlanResult
+from infra.plan.engine.runner import PlanResult
 from infra.settings import SettingsError, load_settings
 from tests.conftest import DELETE, opened, plan, raw_config
 

@@ -9,8 +9,8 @@ import yaml
 from pulumi.runtime import rpc
 
 from checks.targets import TARGETS_FILE, TargetsError, parse_targets
-from infra.plan.render import plan_document
-from infra.plan.runner import PlannedResource, PlanResult
+from infra.plan.command.render import plan_document
+from infra.plan.engine.runner import PlannedResource, PlanResult
 from tests.conftest import opened, plan
 
 METRIC_ALERT = "azure-native:monitor:MetricAlert"

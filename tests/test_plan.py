@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from checks.outputs import parse_outputs
 from infra.cli import main as cli
-from infra.plan.runner import run_entrypoint
+from infra.plan.engine.runner import run_entrypoint
 from infra.settings import RawConfig
 from tests.conftest import STACKS, plan, raw_config
 

@@ -223,7 +223,7 @@ def _plan_with_copied_secret(stack: str):
     """
     from pulumi.runtime import rpc
 
-    from infra.plan.runner import plan_stack
+    from infra.plan.engine.runner import plan_stack
     from infra.settings import RawConfig
     from tests.conftest import raw_config
 

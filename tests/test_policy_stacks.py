@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from infra.cli import main
 from infra.paths import REPO_ROOT
-from infra.plan.runner import plan_stack
+from infra.plan.engine.runner import plan_stack
 from infra.policy.crossguard import STACK_SECRETS_POLICY
 from infra.policy.evaluate import evaluate_plan
 from infra.policy.preconditions import STACK_RULES_BY_ID

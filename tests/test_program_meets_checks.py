@@ -20,7 +20,7 @@ from checks.clouds import cloud_profile
 from checks.conformance import ArmReader, conformance_rows
 from checks.outputs import parse_outputs
 from checks.sources.azure import AzureAccess
-from infra.plan.runner import PlannedResource, PlanResult
+from infra.plan.engine.runner import PlannedResource, PlanResult
 from tests.conftest import STACKS, opened, plan
 from tests.fixtures.checks.fake_azure import FakeAzure, FakeCredential
 

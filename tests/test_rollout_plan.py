@@ -15,8 +15,8 @@ import pytest
 from pulumi.runtime.rpc import unwrap_rpc_secret
 
 from infra.components.revisions import revision_suffix
-from infra.plan.runner import PlanResult, plan_stack
-from infra.plan.stackfile import read_stack_file
+from infra.plan.engine.runner import PlanResult, plan_stack
+from infra.plan.engine.stackfile import read_stack_file
 from infra.settings.loader import RawConfig
 
 STABLE = "ca-finagent-backend-prod-264656--r0123456789"

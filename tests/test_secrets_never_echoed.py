@@ -24,9 +24,9 @@ from click.testing import CliRunner
 
 from infra.cli import main as cli
 from infra.paths import STACKS_DIR
-from infra.plan.render import RENDERERS as PLAN_RENDERERS
-from infra.plan.render import plan_document
-from infra.plan.runner import plan_stack
+from infra.plan.command.render import RENDERERS as PLAN_RENDERERS
+from infra.plan.command.render import plan_document
+from infra.plan.engine.runner import plan_stack
 from infra.policy.cli import RENDERERS as POLICY_RENDERERS
 from infra.policy.evaluate import evaluate_plan, policy_section
 from infra.settings import RawConfig

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.plan.runner import run_entrypoint
+from infra.plan.engine.runner import run_entrypoint
 from infra.settings import SettingsError, load_settings
 from tests.conftest import DELETE, STACKS, raw_config
 

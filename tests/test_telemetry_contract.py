@@ -25,7 +25,7 @@ from checks.sources.azure import AzureAccess
 from checks.sources.logs import LogsSource
 from checks.targets import TARGETS_FILE, TargetsError, load_targets, parse_targets
 from checks.telemetry import TelemetryContract, TelemetryContractError, fill, kql_string, kql_string_list
-from infra.plan.runner import PlanResult
+from infra.plan.engine.runner import PlanResult
 from infra.settings import SettingsError, load_settings
 from tests.conftest import opened, plan, raw_config
 from tests.fixtures.checks.fake_azure import FakeAzure, FakeCredential

@@ -128,7 +128,7 @@ def test_pulumis_uv_toolchain_installs_a_venv_that_imports_the_program(tmp_path:
 
     python = venv / "bin" / "python"
     probe = (
-        "import importlib.util, infra.program, infra.plan.cli, infra.policy.cli, infra.deploy.cli, checks.cli\n"
+        "import importlib.util, infra.program, infra.plan.command.cli, infra.policy.cli, infra.deploy.cli, checks.cli\n"
         "print(infra.program.__file__)\n"
         "print(sorted(m for m in ('playwright', 'pytest', 'ruff') if importlib.util.find_spec(m)))\n"
     )

@@ -334,7 +334,7 @@ def test_tune_cli_prints_markdown_and_applies_the_patch(fake: FakeAzure, tmp_pat
 def test_the_tune_modules_do_not_import_the_pulumi_program() -> None:
     code = (
         "import sys, checks.tune.cli, checks.tune.run, checks.tune.apps, checks.tune.cache, checks.tune.groups;"
-        "print(sorted(m for m in sys.modules if m.startswith(('pulumi', 'infra.program', 'infra.plan.runner'))))"
+        "print(sorted(m for m in sys.modules if m.startswith(('pulumi', 'infra.program', 'infra.plan.engine.runner'))))"
     )
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert found.stdout.strip() == "[]"

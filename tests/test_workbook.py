@@ -30,7 +30,7 @@ from checks.sources.logs import LogsSource
 from checks.sources.metrics import MetricsSource
 from checks.targets import TARGETS_FILE, load_targets
 from checks.telemetry import TelemetryContract
-from infra.plan.runner import PlanResult
+from infra.plan.engine.runner import PlanResult
 from infra.workbook import WorkbookError, build_workbook, portal_url, workbook_name
 from infra.workbook.content import trend_kql
 from infra.workbook.items import AGGREGATION
@@ -408,7 +408,7 @@ def test_check_reports_link_to_the_workbook_when_the_outputs_name_one(fake: Fake
 
 
 def test_plan_markdown_lists_the_workbook_sections() -> None:
-    from infra.plan.render import plan_document, render_markdown
+    from infra.plan.command.render import plan_document, render_markdown
 
     text = render_markdown(plan_document(plan("dev")))
     section = text.split("#### Workbook: fin-agent targets (dev)", 1)[1].split("####", 1)[0]
@@ -420,7 +420,7 @@ def test_plan_markdown_lists_the_workbook_sections() -> None:
 
 
 def test_plan_json_carries_the_workbook_sections_and_says_when_only_probes_judge(tmp_path: Path) -> None:
-    from infra.plan.render import plan_document
+    from infra.plan.command.render import plan_document
 
     data = yaml.safe_load(TARGETS_FILE.read_text())
     page = next(t for t in data["targets"] if t["id"] == "page-load")

@@ -32,6 +32,7 @@ from checks.cli import (
 from checks.cli_options import fail_on_option, outputs_file_option, report_formats_option, targets_option
 from checks.endpoints import Endpoints, EndpointsError, read_endpoints
 from checks.files import OutputError, prepare_output_dir, write_text
+from checks.github import publish_report
 from checks.interrupts import Interrupted, exit_interrupted, interruptible
 from checks.loadtest.artillery import GRACE_SECONDS, ArtilleryError, ArtilleryRun, find_artillery, run_artillery
 from checks.loadtest.config import (
@@ -46,8 +47,11 @@ from checks.loadtest.report import ArtilleryReportError, loadtest_report, read_a
 from checks.loadtest.watchdog import Watchdog
 from checks.model import Policy
 from checks.outputs import OutputsError, read_outputs_file
+from checks.progress import progress
+from checks.project import complete_stacks
 from checks.render import FILE_NAMES, RENDERERS
 from checks.targets import TargetsError, load_targets
+from checks.terminal import echo_rendered
 
 EXIT_ARTILLERY = 5
 CONFIG_NAME = "artillery.yml"
@@ -62,7 +66,7 @@ class ArtilleryProblem(click.ClickException):
 
 
 @click.command(cls=CheckCommand)
-@click.argument("stack")
+@click.argument("stack", shell_complete=complete_stacks)
 @outputs_file_option
 @click.option(
     "--endpoints",
@@ -153,11 +157,14 @@ def loadtest(
     except ArtilleryError as error:
         raise ArtilleryProblem(str(error)) from None
     try:
-        with interruptible():
+        phases = f"load test: Artillery phases {plan.phases_text()}"
+        with interruptible(), progress(phases, plan.duration_seconds):
             run, data = _run(plan, executable, output_dir, config_text, stack)
     except Interrupted as interrupted:
         exit_interrupted(interrupted, f"loadtest {stack}: Artillery stopped, no verdict")
-    report = loadtest_report(plan, outputs, run, data, Policy(fail_on=fail_on))  # type: ignore[arg-type]
+    criteria = table.load_test.criteria if table.load_test else ()
+    report = loadtest_report(plan, outputs, run, data, Policy(fail_on=fail_on), criteria)  # type: ignore[arg-type]
+    publish_report(report, "loadtest")
     if output_dir is not None:
         for name in formats:
             _write(output_dir / REPORT_NAMES[name], RENDERERS[name](report))
@@ -169,7 +176,7 @@ def loadtest(
             err=True,
         )
     else:
-        click.echo(RENDERERS[formats[0]](report), nl=False)
+        echo_rendered(RENDERERS[formats[0]], formats[0], report)
         click.echo(f"loadtest {stack}: {report.outcome} (exit {report.exit_code})", err=True)
     sys.exit(report.exit_code)
 

@@ -14,6 +14,11 @@ Two targets, each decided by one row measured on the client side over the whole 
   responses, status codes and `errors.*` as detail (in `raw`: `stats` hold values in the
   row's unit only, as the renderers show them so).
 
+The table's optional `loadTest.criteria` add a target each: a statistic (p95, p99, ...) of
+the full response time (`http.total`) over every response, or, with `endpoint`, of that
+request's time to first byte (`plugins.metrics-by-endpoint.response_time.<request name>`, the
+only per-request time Artillery reports). They leave the two targets above unchanged.
+
 A row without samples (no response at all, no virtual user created) is NO_DATA with the
 reason, never a PASS. The report's exit code comes from the same `Policy` as the checks'.
 """
@@ -21,14 +26,27 @@ reason, never a PASS. The report's exit code comes from the same `Policy` as the
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from checks.loadtest.artillery import ArtilleryRun
 from checks.loadtest.config import ERROR_RATE_EXPRESSION, LATENCY_METRIC, LATENCY_SUMMARY, LoadTestPlan
-from checks.model import Evidence, Point, Policy, Report, TargetResult, Window, decide, format_value, measured
+from checks.model import (
+    Evidence,
+    Point,
+    Policy,
+    Report,
+    TargetResult,
+    Thresholds,
+    Window,
+    decide,
+    format_value,
+    measured,
+)
 from checks.outputs import StackOutputs
+from checks.targets import LoadTestCriterion
 
 SOURCE = "artillery"
 ENDPOINT_PREFIX = "plugins.metrics-by-endpoint.response_time."
@@ -136,6 +154,49 @@ def latency_row(plan: LoadTestPlan, run: ArtilleryRun, data: dict[str, Any], win
     )
 
 
+def criterion_row(
+    plan: LoadTestPlan, run: ArtilleryRun, data: dict[str, Any], window: Window, criterion: LoadTestCriterion
+) -> Evidence:
+    """One `loadTest.criteria` entry measured from the report: its statistic of its summary."""
+    name = ENDPOINT_PREFIX + criterion.endpoint if criterion.endpoint else LATENCY_SUMMARY
+    summaries = data["aggregate"].get("summaries") or {}
+    summary = summaries.get(name) or {}
+    value = summary.get(criterion.statistic)
+    if criterion.endpoint and name not in summaries:
+        known = sorted(k[len(ENDPOINT_PREFIX) :] for k in summaries if k.startswith(ENDPOINT_PREFIX))
+        reason = (
+            f"no response time of request {criterion.endpoint!r} in Artillery's report (requests: {known or 'none'})"
+        )
+    else:
+        reason = f"Artillery recorded no {criterion.statistic} of {name}"
+    series = []
+    for period in data.get("intermediate") or []:
+        moment = _period_moment(period)
+        point = ((period.get("summaries") or {}).get(name) or {}).get(criterion.statistic)
+        if moment is not None and isinstance(point, int | float):
+            series.append(Point(time=moment, value=float(point)))
+    what = f"{criterion.endpoint}, time to first byte" if criterion.endpoint else "full response time"
+    return measured(
+        source=SOURCE,
+        resource=plan.target_url,
+        label=f"client side, {what}, {criterion.statistic}",
+        query=_query(plan, run, f"{name} {criterion.statistic}"),
+        window=window,
+        thresholds=Thresholds(
+            unit=criterion.unit, better=criterion.better, target=criterion.target, critical=criterion.critical
+        ),
+        value=float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None,
+        samples=int(summary.get("count") or 0),
+        no_data_reason=reason,
+        stats={k: float(summary[k]) for k in LATENCY_STATS if isinstance(summary.get(k), int | float)},
+        series=series,
+    )
+
+
+def _criterion_statistic(criterion: LoadTestCriterion) -> str:
+    return f"{criterion.statistic} response time" + (f" of {criterion.endpoint}" if criterion.endpoint else "")
+
+
 def _by_request_note(endpoints: dict[str, dict[str, Any]], plan: LoadTestPlan) -> str | None:
     means = [
         f"{name} {format_value(float(values['mean']), plan.latency.thresholds.unit)}"
@@ -212,14 +273,20 @@ def loadtest_report(
     run: ArtilleryRun,
     data: dict[str, Any],
     policy: Policy,
+    criteria: Sequence[LoadTestCriterion] = (),
 ) -> Report:
     window = report_window(data["aggregate"], run)
+    elapsed = max(0.0, (run.ended - run.started).total_seconds())
     results = []
     for limit, row in (
         (plan.latency, latency_row(plan, run, data, window)),
         (plan.error_rate, error_rate_row(plan, run, data, window)),
     ):
         results.append(decide(limit.id, limit.component, limit.statistic, limit.thresholds, [(SOURCE, [row])]))
+    for criterion in criteria:
+        row = criterion_row(plan, run, data, window, criterion)
+        statistic = _criterion_statistic(criterion)
+        results.append(decide(criterion.id, plan.latency.component, statistic, row.thresholds, [(SOURCE, [row])]))
     notes = [f"target {plan.target_url} ({plan.target_from}); phases {plan.phases_text()}"]
     if plan.scale != 1:
         notes.append(f"scaled run (--scale {plan.scale:g}): not the guide's full load, a smoke test")
@@ -241,8 +308,9 @@ def loadtest_report(
         window=window,
         generated_at=datetime.now(UTC).replace(microsecond=0),
         policy=policy,
-        targets=results,
+        targets=[r.model_copy(update={"seconds": round(elapsed / len(results), 3)}) for r in results],
         notes=notes,
+        elapsed_seconds=round(elapsed, 3),
         calls=[
             {
                 "source": SOURCE,

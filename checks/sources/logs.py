@@ -41,9 +41,7 @@ from checks.telemetry import (
 SOURCE = "azure-logs"
 
 
-def render_query(
-    measure: LogsMeasure, window: Window, telemetry: TelemetryContract | None = None
-) -> str:
+def render_query(measure: LogsMeasure, window: Window, telemetry: TelemetryContract | None = None) -> str:
     """The measure's KQL for `window`, telemetry placeholders filled (`checks.queries.kql_for`)."""
     return kql_for(measure, utc_iso(window.start), utc_iso(window.end), telemetry)
 

@@ -56,7 +56,7 @@ class TuneOptions:
 def load_current(stack: str, stacks_dir: Path | None) -> tuple[Any, Path]:
     """The stack's effective settings (file over defaults) and the stack file's path."""
     from infra.paths import STACKS_DIR
-    from infra.plan.stackfile import StackFileError, read_stack_file, stack_file_path
+    from infra.plan.engine.stackfile import StackFileError, read_stack_file, stack_file_path
     from infra.settings import SettingsError, load_settings
 
     directory = stacks_dir or STACKS_DIR

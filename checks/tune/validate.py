@@ -6,7 +6,7 @@ Validation runs the project's own plan machinery on the patched file, exactly as
 preconditions. A finding the original file does not have (mandatory or advisory) fails it, so
 a tune can never trade a performance fix for a guardrail.
 
-Why imported here, and lazily: the plan entry points (`infra.plan.runner.plan_stack`,
+Why imported here, and lazily: the plan entry points (`infra.plan.engine.runner.plan_stack`,
 `infra.policy.evaluate`, `infra.policy.preconditions.evaluate`) are the only way to know what
 the program would declare, and DESIGN.md keeps the checks free of the Pulumi program. So no
 module of `checks.tune` imports `infra.program` or the plan machinery at import time; this
@@ -26,7 +26,7 @@ from checks.tune.model import Validation
 
 def _findings(stack: str, stacks_dir: Path, targets_file: Path | None) -> tuple[set[str], set[str]]:
     """(mandatory, all) findings of the policy pack and the preconditions, as text."""
-    from infra.plan.runner import plan_stack
+    from infra.plan.engine.runner import plan_stack
     from infra.policy.evaluate import evaluate_plan
     from infra.policy.preconditions.evaluate import evaluate_preconditions
 
@@ -40,7 +40,7 @@ def _findings(stack: str, stacks_dir: Path, targets_file: Path | None) -> tuple[
 
 def validate_patch(stack: str, original_dir: Path, patched_text: str, targets_file: Path | None = None) -> Validation:
     """Plan the patched stack file in a scratch directory and compare its findings with the original's."""
-    from infra.plan.stackfile import StackFileError
+    from infra.plan.engine.stackfile import StackFileError
     from infra.settings import SettingsError
 
     try:

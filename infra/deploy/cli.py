@@ -11,57 +11,49 @@ inconclusive; 11 checks could not run; 12 reports could not be written.
 
 from __future__ import annotations
 
-import re
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
 
-from checks.cli import bounded_duration
+from checks.cli_options import DurationOption
+from checks.github import Annotation, append_step_summary, emit
+from checks.project import complete_stacks, project_for_cwd
 from infra.deploy.checks import CheckOptions
 from infra.deploy.pipeline import Deployment, DeployOptions
 from infra.deploy.report import write_reports
 from infra.deploy.rollout_judge import JudgeOptions
 from infra.deploy.stages import ExitCode
-from infra.paths import REPO_ROOT
 from infra.policy.crossguard import PACK_DIR
-
-_DURATION = re.compile(r"^(?P<amount>[0-9]+(\.[0-9]+)?)(?P<unit>[smh]?)$")
-_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600}
-MAX_BAKE_SECONDS = 24 * 3600  # as `fin-infra check --bake`: a longer wait is a typo, not a gate
-
-
-def parse_duration(_ctx: click.Context | None, _param: click.Parameter | None, value: str) -> float:
-    """'300', '300s', '5m', '1h' -> seconds (at most a day)."""
-    match = _DURATION.match(value.strip())
-    if not match:
-        raise click.BadParameter(f"{value[:40]!r} is not a duration such as 300, 90s, 5m or 1h")
-    seconds = float(match["amount"]) * _SECONDS[match["unit"]]
-    if not seconds <= MAX_BAKE_SECONDS:
-        raise click.BadParameter(f"{value[:40]!r} is longer than 24 h")
-    return seconds
 
 
 def _window(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """Checked here as `fin-infra check` would check it, so a bad window stops the deploy before anything runs."""
+    """Parsed as `fin-infra check --window` parses it (one parser), so a bad window stops the deploy
+    while the options are read, before `pulumi up`; passed on to the checks as written."""
     if value is not None:
-        try:
-            bounded_duration(value, "window")
-        except ValueError as error:
-            raise click.BadParameter(str(error), ctx=ctx, param=param) from None
+        DurationOption("window").convert(value, param, ctx)
     return value
 
 
+def _publish(stack: str, code: ExitCode, markdown_path: Path) -> None:
+    """In GitHub Actions: the deploy report in the job summary, and an error naming the failed stage."""
+    if code != ExitCode.OK:
+        title = f"fin-infra deploy {stack}: {code.name.lower()}"
+        emit([Annotation("error", title, f"exit {int(code)}; see {markdown_path}")])
+    append_step_summary(markdown_path.read_text(encoding="utf-8"))
+
+
 @click.command()
-@click.argument("stack")
+@click.argument("stack", shell_complete=complete_stacks)
 @click.option("--dry-run", is_flag=True, help="Stop after the preview (with the policy pack).")
 @click.option(
     "--bake-time",
     "bake_seconds",
     default="5m",
     show_default=True,
-    callback=parse_duration,
-    help="How long to let the deployment run before the checks (300, 90s, 5m, 1h).",
+    type=DurationOption("bake"),
+    help="How long to let the deployment run before the checks (300, 90s, 5m, 1h, PT5M; at most 24 h).",
 )
 @click.option(
     "--skip-checks",
@@ -108,14 +100,13 @@ def _window(ctx: click.Context, param: click.Parameter, value: str | None) -> st
 @click.option(
     "--work-dir",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
-    default=REPO_ROOT,
-    show_default="the repository root",
-    help="The Pulumi project directory (holding Pulumi.yaml).",
+    help="The Pulumi project directory (holding Pulumi.yaml; default: found from the current directory, as "
+    "`pulumi` finds it).",
 )
 @click.option(
     "--stacks-dir",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Folder of Pulumi.<stack>.yaml files (default: the repository's stacks/).",
+    help="Folder of Pulumi.<stack>.yaml files (default: the stacks/ of the project found from the current directory).",
 )
 @click.option(
     "--policy-pack",
@@ -127,7 +118,7 @@ def _window(ctx: click.Context, param: click.Parameter, value: str | None) -> st
 def deploy(
     stack: str,
     dry_run: bool,
-    bake_seconds: float,
+    bake_seconds: timedelta,
     skip_checks: bool,
     select_only: bool,
     endpoints: Path | None,
@@ -139,7 +130,7 @@ def deploy(
     strategy: str | None,
     only: str | None,
     output_dir: Path | None,
-    work_dir: Path,
+    work_dir: Path | None,
     stacks_dir: Path | None,
     policy_pack: Path,
 ) -> None:
@@ -157,11 +148,11 @@ def deploy(
     options = DeployOptions(
         stack=stack,
         output_dir=output_dir or Path("out") / "deploy" / stack,
-        work_dir=work_dir,
+        work_dir=work_dir or project_for_cwd().root,
         stacks_dir=stacks_dir,
         policy_pack=policy_pack.resolve(),
         dry_run=dry_run,
-        bake_seconds=bake_seconds,
+        bake_seconds=bake_seconds.total_seconds(),
         checks=CheckOptions(endpoints=endpoints, window=window, source=source, fail_on=fail_on, no_data=no_data),
         skip_checks=skip_checks,
         create_stack=not select_only,
@@ -179,5 +170,6 @@ def deploy(
         sys.exit(report.exit_code or ExitCode.REPORTS)
     click.echo(f"deploy report: {markdown_path} ({json_path.name})")
     code = report.exit_code
+    _publish(stack, code, markdown_path)
     click.echo(f"deploy of {stack}: {'passed' if code == ExitCode.OK else f'failed ({code.name.lower()})'}", err=True)
     sys.exit(int(code))

@@ -22,13 +22,14 @@ from typing import Any
 from pulumi import automation as auto
 from pulumi.automation.errors import CommandError, InvalidVersionError
 
+from checks.progress import progress
 from checks.targets import TargetsError
 from infra.deploy.checks import CheckOptions, run_checks
 from infra.deploy.outputs import contract_problem, masked, save_outputs
 from infra.deploy.rollout_judge import JudgeOptions
 from infra.deploy.stages import STAGE_CRASH_CODES, STAGE_NAMES, ExitCode, StageFailed, StageResult
 from infra.paths import REPO_ROOT
-from infra.plan.stackfile import StackFileError, read_stack_file
+from infra.plan.engine.stackfile import StackFileError, read_stack_file
 from infra.policy.crossguard import PACK_DIR, write_pack_config
 from infra.settings import SettingsError, load_settings
 from infra.settings.loader import LoadedSettings
@@ -308,7 +309,8 @@ class Deployment:
         seconds = self.options.bake_seconds
         if seconds > 0:
             self.echo(f"waiting {seconds:g} s for the deployment to bake before the checks")
-            self.sleep(seconds)
+            with progress("deploy: baking before the checks", seconds):
+                self.sleep(seconds)
         return StageResult("bake", "passed", detail=f"waited {seconds:g} s", data={"seconds": seconds})
 
     def checks(self) -> StageResult:

@@ -21,14 +21,18 @@ import click
 
 from checks.cli_options import targets_option
 from checks.files import OutputError, write_text
+from checks.github import publish_policy
+from checks.project import complete_stacks
 from checks.targets import TargetsError
+from checks.terminal import echo_rendered
 from infra.cli_options import output_file_option, stacks_dir_option
-from infra.plan.runner import plan_stack
-from infra.plan.stackfile import StackFileError
+from infra.plan.engine.runner import plan_stack
+from infra.plan.engine.stackfile import StackFileError, stack_file_label
 from infra.policy.crossguard import write_pack_config
 from infra.policy.evaluate import evaluate_plan, policy_section
 from infra.policy.preconditions.evaluate import evaluate_preconditions, preconditions_section
 from infra.policy.render import render_policy_markdown, render_policy_table
+from infra.policy.sarif import render_sarif
 from infra.settings import SettingsError
 
 EXIT_OK = 0
@@ -44,14 +48,14 @@ RENDERERS = {"table": render_policy_table, "json": _render_json, "markdown": ren
 
 
 @click.command()
-@click.argument("stack", default="dev")
+@click.argument("stack", default="dev", shell_complete=complete_stacks)
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(sorted(RENDERERS)),
+    type=click.Choice(sorted([*RENDERERS, "sarif"])),
     default="table",
     show_default=True,
-    help="table for people, json for CI, markdown for job summaries.",
+    help="table for people, json for CI, markdown for job summaries, sarif (2.1.0) for code scanning.",
 )
 @output_file_option
 @stacks_dir_option
@@ -90,8 +94,11 @@ def policy(
         "policy": policy_section(report),
         "preconditions": preconditions_section(preconditions),
     }
-    text = RENDERERS[output_format](document)
+    stack_file = stack_file_label(stack, stacks_dir)
+    renderers = {**RENDERERS, "sarif": lambda doc: render_sarif(doc, stack_file)}
+    publish_policy(document, render_policy_markdown(document), stack_file)
     if output:
+        text = renderers[output_format](document)
         try:
             write_text(output, text, "--output")
         except OutputError as error:
@@ -99,7 +106,7 @@ def policy(
             sys.exit(EXIT_INVALID)
         click.echo(f"policy report of {stack} written to {output}", err=True)
     else:
-        click.echo(text, nl=False)
+        echo_rendered(renderers[output_format], output_format, document)
     if pack_config:
         try:
             write_pack_config(report.environment, pack_config)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from infra.plan.runner import PlannedResource, PlanResult
+from infra.plan.engine.runner import PlannedResource, PlanResult
 from infra.policy.model import (
     Enforcement,
     NotApplicable,

@@ -10,10 +10,10 @@ import io
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from rich.console import Console
 from rich.table import Table
 
 from checks.escaping import markdown_code, markdown_text
+from checks.terminal import table_console, verdict_text
 from infra.paths import TEMPLATES_DIR
 
 
@@ -23,7 +23,7 @@ def policy_tables(section: dict[str, Any] | None) -> list[Table]:
         return []
     rules = Table(title=section["verdict"])
     for column in ("rule", "pillar", "severity", "evaluated", "violations", "not applicable"):
-        rules.add_column(column, no_wrap=column == "rule")
+        rules.add_column(column, overflow="fold")
     for rule in section["rules"]:
         rules.add_row(
             rule["id"],
@@ -37,10 +37,10 @@ def policy_tables(section: dict[str, Any] | None) -> list[Table]:
     if section["violations"]:
         violations = Table(title="Policy violations")
         for column in ("level", "rule", "resource", "finding", "remediation"):
-            violations.add_column(column, no_wrap=column in ("level", "rule"))
+            violations.add_column(column, overflow="fold")
         for violation in section["violations"]:
             violations.add_row(
-                violation["enforcement"],
+                verdict_text(violation["enforcement"]),
                 violation["rule"],
                 violation["resource"],
                 violation["message"],
@@ -56,17 +56,17 @@ def preconditions_tables(section: dict[str, Any] | None) -> list[Table]:
         return []
     rules = Table(title=section["verdict"])
     for column in ("precondition", "level", "status", "must hold"):
-        rules.add_column(column, no_wrap=column != "must hold")
+        rules.add_column(column, overflow="fold")
     for rule in section["rules"]:
-        rules.add_row(rule["id"], rule["level"], rule["status"], rule["title"])
+        rules.add_row(rule["id"], rule["level"], verdict_text(rule["status"]), rule["title"])
     tables = [rules]
     if section["violations"]:
         unmet = Table(title="Preconditions not met")
         for column in ("level", "precondition", "resource", "finding", "remediation"):
-            unmet.add_column(column, no_wrap=column in ("level", "precondition"))
+            unmet.add_column(column, overflow="fold")
         for violation in section["violations"]:
             unmet.add_row(
-                violation["level"],
+                verdict_text(violation["level"]),
                 violation["precondition"],
                 violation["resource"],
                 violation["message"],
@@ -76,10 +76,10 @@ def preconditions_tables(section: dict[str, Any] | None) -> list[Table]:
     return tables
 
 
-def render_policy_table(document: dict[str, Any], width: int = 160) -> str:
+def render_policy_table(document: dict[str, Any], width: int | None = None, colour: bool = False) -> str:
     buffer = io.StringIO()
     # Every value is text: with markup on, "[containerName=...]" vanished and "[/x]" raised MarkupError.
-    console = Console(file=buffer, width=width, no_color=True, highlight=False, markup=False, emoji=False)
+    console = table_console(buffer, width, colour)
     for table in policy_tables(document["policy"]) + preconditions_tables(document.get("preconditions")):
         console.print(table)
     return buffer.getvalue()

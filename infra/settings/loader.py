@@ -2,7 +2,7 @@
 
 The raw config is a flat map of `namespace:key` to string (objects JSON-encoded), plus the set
 of keys that were stored as secrets: exactly what the Pulumi engine hands a program, and what
-`infra.plan.stackfile` builds from a stack file for an offline plan. Problems of every kind
+`infra.plan.engine.stackfile` builds from a stack file for an offline plan. Problems of every kind
 (unknown keys, wrong types, Azure's rules, secrets given in plain text) are collected and
 raised together as one `SettingsError`, before any resource exists.
 

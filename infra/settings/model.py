@@ -269,6 +269,7 @@ class MonitoringSettings(SettingsModel):
                 raise ValueError(f"{item!r} is listed twice (types compare case-insensitively)")
             seen.add(item.lower())
         return value
+
     # Where CI publishes the latest `fin-infra check` report (shown as a link in the workbook).
     # Shown to anyone who can read the workbook, so no query string (a SAS token would leak).
     report_url: Annotated[str, StringConstraints(pattern=r"^https://[^\s?#]+$", max_length=2048)] | None = None

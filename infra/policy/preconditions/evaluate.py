@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.plan.runner import PlanResult
+from infra.plan.engine.runner import PlanResult
 from infra.policy.model import Undecidable, from_engine_inputs
 from infra.policy.preconditions import STACK_RULES
 from infra.policy.preconditions.model import StackFacts, StackResource, StackRule, StackView, Violation, from_planned

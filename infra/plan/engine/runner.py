@@ -13,8 +13,8 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from checks.targets import TargetTable, load_targets
-from infra.plan.mocks import AzureMocks
-from infra.plan.stackfile import read_stack_file
+from infra.plan.engine.mocks import AzureMocks
+from infra.plan.engine.stackfile import read_stack_file
 from infra.settings import LoadedSettings, RawConfig, load_settings
 from infra.tags import PROJECT
 

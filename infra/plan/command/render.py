@@ -13,15 +13,15 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pulumi.runtime import rpc
-from rich.console import Console
 from rich.table import Table
 
 from checks.escaping import markdown_code, markdown_text
+from checks.terminal import table_console
 from infra.paths import TEMPLATES_DIR
-from infra.plan.runner import PlannedResource, PlanResult
-from infra.plan.summaries import summarize
-from infra.plan.watch_section import watch_rows
-from infra.plan.workbook_section import workbook_rows
+from infra.plan.command.summaries import summarize
+from infra.plan.command.watch_section import watch_rows
+from infra.plan.command.workbook_section import workbook_rows
+from infra.plan.engine.runner import PlannedResource, PlanResult
 from infra.policy.render import policy_tables, preconditions_tables
 
 PLAN_SCHEMA_VERSION = 1
@@ -159,18 +159,18 @@ def render_json(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, sort_keys=True, default=str) + "\n"
 
 
-def render_table(document: dict[str, Any], width: int = 160) -> str:
+def render_table(document: dict[str, Any], width: int | None = None, colour: bool = False) -> str:
     buffer = io.StringIO()
     # Every value is text: with markup on, "[containerName=...]" vanished and "[/x]" raised MarkupError.
-    console = Console(file=buffer, width=width, no_color=True, highlight=False, markup=False, emoji=False)
+    console = table_console(buffer, width, colour)
     custom = sorted(
         (r for r in document["resources"] if not r["component"]), key=lambda r: (r["type"], r["azureName"] or r["name"])
     )
     title = f"fin-agent / {document['stack']}: {len(custom)} resources ({document['platform']}, {document['location']})"
     table = Table(title=title, show_lines=False)
-    table.add_column("type", no_wrap=True)
-    table.add_column("azure name", no_wrap=True)
-    table.add_column("settings that matter")
+    table.add_column("type", overflow="fold")
+    table.add_column("azure name", overflow="fold")
+    table.add_column("settings that matter", overflow="fold")
     for resource in custom:
         name = resource["azureName"] or resource["name"]
         if resource["protect"]:
@@ -192,7 +192,7 @@ def _extra_table_sections(document: dict[str, Any]) -> list[Table]:
     if watch:
         table = Table(title="How each target is watched")
         for column in ("target", "watched by", "thresholds (warning / critical)", "detail"):
-            table.add_column(column)
+            table.add_column(column, overflow="fold")
         for row in watch:
             table.add_row(row["target"], row["how"], row.get("thresholds", ""), row.get("detail", ""))
         tables.append(table)
@@ -200,7 +200,7 @@ def _extra_table_sections(document: dict[str, Any]) -> list[Table]:
     if workbook:
         table = Table(title=f"Workbook sections ({workbook['name']})")
         for column in ("target", "shows"):
-            table.add_column(column)
+            table.add_column(column, overflow="fold")
         for section in workbook["sections"]:
             table.add_row(section["target"], section["shows"])
         tables.append(table)

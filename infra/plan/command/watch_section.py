@@ -13,8 +13,8 @@ from pulumi.runtime import rpc
 
 from checks.targets import PostDeployOnlyWatch, Target
 from infra.components.alerts import LEVEL_TAG, SCOPE_TAG, TARGET_TAG
-from infra.plan.runner import PlannedResource, PlanResult
-from infra.plan.summaries import OPERATOR_SYMBOLS
+from infra.plan.command.summaries import OPERATOR_SYMBOLS
+from infra.plan.engine.runner import PlannedResource, PlanResult
 
 METRIC_ALERT = "azure-native:monitor:MetricAlert"
 LOG_ALERT = "azure-native:monitor:ScheduledQueryRule"

@@ -13,7 +13,7 @@ from typing import Any
 from pulumi.runtime import rpc
 
 from infra.components.identities import ROLE_ACR_PULL, ROLE_KEY_VAULT_SECRETS_USER, ROLE_MONITORING_METRICS_PUBLISHER
-from infra.plan.runner import PlannedResource
+from infra.plan.engine.runner import PlannedResource
 
 Summarizer = Callable[[dict[str, Any]], str]
 SUMMARIZERS: dict[str, Summarizer] = {}

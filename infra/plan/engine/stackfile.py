@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from checks.project import project_for_cwd, project_relative
 from checks.strict_yaml import MAX_BYTES, YamlInputError, excerpt, read_yaml
-from infra.paths import STACKS_DIR
 from infra.settings import NAMESPACE, RawConfig
 
 SECRET_PLACEHOLDER = "[secret]"
@@ -30,6 +30,12 @@ def available_stacks(stacks_dir: Path) -> list[str]:
 
 def stack_file_path(stack: str, stacks_dir: Path) -> Path:
     return stacks_dir / f"Pulumi.{stack}.yaml"
+
+
+def stack_file_label(stack: str, stacks_dir: Path | None = None) -> str:
+    """STACK's file relative to the project root, as annotations and SARIF name it."""
+    project = project_for_cwd()
+    return project_relative(stack_file_path(stack, stacks_dir or project.stacks_dir), project.root)
 
 
 def _secure_problem(value: Any) -> str | None:
@@ -153,7 +159,7 @@ def raw_config_from_mapping(
 
 
 def read_stack_file(stack: str, stacks_dir: Path | None = None) -> RawConfig:
-    directory = stacks_dir or STACKS_DIR
+    directory = stacks_dir or project_for_cwd().stacks_dir
     path = stack_file_path(stack, directory)
     if not path.is_file():
         known = ", ".join(available_stacks(directory)) or "none"

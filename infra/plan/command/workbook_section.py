@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra.plan.runner import PlanResult
+from infra.plan.engine.runner import PlanResult
 from infra.workbook.items import AGGREGATION, CHART_LINE, GROUP, MARKDOWN, METRIC, QUERY
 
 WORKBOOK = "azure-native:applicationinsights:Workbook"
