@@ -42,6 +42,7 @@ from checks.loadtest.config import (
     plan_load_test,
     render_config,
 )
+from checks.loadtest.engine_cli import EngineChoice, engine_options, run_other_engine
 from checks.loadtest.report import ArtilleryReportError, loadtest_report, read_artillery_report
 from checks.loadtest.watchdog import Watchdog
 from checks.model import Policy
@@ -100,6 +101,7 @@ class ArtilleryProblem(click.ClickException):
 )
 @fail_on_option
 @targets_option
+@engine_options  # --engine, --workers, --engine-instances, --azure-endpoint, --azure-subnet-id (issue 19)
 def loadtest(
     stack: str,
     outputs_file: Path | None,
@@ -112,6 +114,11 @@ def loadtest(
     output_dir: Path | None,
     fail_on: str,
     targets_file: Path | None,
+    engine: str = "artillery",
+    workers: int = 0,
+    engine_instances: int = 1,
+    azure_endpoint: str | None = None,
+    azure_subnet_id: str | None = None,
 ) -> None:
     """Run the performance guide's Artillery load test against STACK and judge it by the target table.
 
@@ -140,6 +147,12 @@ def loadtest(
     except (TargetsError, OutputsError, EndpointsError, LoadTestError, OutputError) as error:
         raise UsageProblem(str(error)) from None
 
+    if engine != "artillery":  # Locust and Azure Load Testing: checks.loadtest.engine_cli
+        run_other_engine(
+            EngineChoice(engine, workers, engine_instances, azure_endpoint, azure_subnet_id),
+            plan, outputs, formats, output_dir, fail_on, render_only, stack,
+        )  # fmt: skip
+        return
     if render_only:
         if output_dir is None:
             click.echo(config_text, nl=False)
