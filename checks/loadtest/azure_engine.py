@@ -82,7 +82,7 @@ def pass_fail_criteria(plan: LoadTestPlan) -> dict[str, Any]:
     }
 
 
-def test_definition(plan: LoadTestPlan, engines: int, subnet_id: str | None) -> dict[str, Any]:
+def definition_body(plan: LoadTestPlan, engines: int, subnet_id: str | None) -> dict[str, Any]:
     if not 1 <= engines <= MAX_ENGINES:
         raise AzureLoadTestError(f"--engine-instances must be between 1 and {MAX_ENGINES}, got {engines}")
     body: dict[str, Any] = {

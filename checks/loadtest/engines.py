@@ -23,7 +23,7 @@ from checks.loadtest.azure_engine import (
     azure_result,
     download_results,
     result_url,
-    test_definition,
+    definition_body,
 )
 from checks.loadtest.config import LoadTestPlan
 from checks.loadtest.engine_report import engine_report
@@ -67,7 +67,7 @@ def run_locust_engine(
     return engine_report(plan, outputs, result, policy)
 
 
-def test_id_for(stack: str) -> str:
+def azure_test_id(stack: str) -> str:
     """The service's test id: lower-case letters, digits, '_' or '-', 2-50 characters (spec: testId)."""
     cleaned = "".join(c if c.isalnum() or c in "-_" else "-" for c in f"fin-infra-{stack}".lower())
     return cleaned[:50]
@@ -90,7 +90,7 @@ def run_azure_engine(
     timeout_seconds: float | None = None,
 ) -> Report:
     service = AzureLoadTesting(endpoint, credential, dict(client_kwargs or {}), poll_seconds)
-    test_id = test_id_for(plan.stack)
+    test_id = azure_test_id(plan.stack)
     with tempfile.TemporaryDirectory(prefix="fin-loadtest-azure-") as scratch:
         work = output_dir or Path(scratch)
         locustfile, payload = write_locust_files(plan, work, generators=engines)
@@ -101,7 +101,7 @@ def run_azure_engine(
                 service.prepare(
                     admin,
                     test_id,
-                    test_definition(plan, engines, subnet_id),
+                    definition_body(plan, engines, subnet_id),
                     [(locustfile, "TEST_SCRIPT"), (payload, "ADDITIONAL_ARTIFACTS")],
                 )
                 run = service.run(
