@@ -14,12 +14,12 @@ import pytest
 
 from checks.loadtest.azure_engine import API_VERSION
 from checks.loadtest.config import plan_load_test
-from checks.loadtest.engines import EngineError, run_azure_engine, azure_test_id
+from checks.loadtest.engines import EngineError, azure_test_id, run_azure_engine
 from checks.loadtest.locust_file import render_locustfile
 from checks.model import EXIT_FAIL, EXIT_PASS, EXIT_WARN, Policy
 from checks.outputs import read_outputs_file
 from checks.targets import load_targets
-from tests.fixtures.checks.fake_azure import Fault, FakeCredential
+from tests.fixtures.checks.fake_azure import FakeCredential, Fault
 from tests.fixtures.checks.fake_loadtesting import FakeLoadTesting
 from tests.test_loadtest import write_outputs
 
@@ -91,7 +91,8 @@ def test_creates_the_test_uploads_both_files_runs_follows_and_judges(fake: FakeL
     assert test["loadTestConfiguration"] == {"engineInstances": 3, "splitAllCSVs": False}
     assert test["passFailCriteria"]["passFailMetrics"] == {
         "api-latency-critical": {
-            "clientMetric": "response_time_ms", "aggregate": "avg", "condition": ">", "value": 500, "action": "continue",
+            "clientMetric": "response_time_ms", "aggregate": "avg", "condition": ">", "value": 500,
+            "action": "continue",
         },
         "error-rate-critical": {
             "clientMetric": "error", "aggregate": "percentage", "condition": ">", "value": 5, "action": "continue",
@@ -139,8 +140,9 @@ def test_a_file_the_service_rejects_stops_before_any_run(fake: FakeLoadTesting, 
 
 
 def test_an_upload_refused_with_an_error_names_the_file_and_status(fake: FakeLoadTesting, tmp_path: Path) -> None:
-    fake.fault("file", Fault(status=400, headers={"x-ms-error-code": "InvalidFile", "Content-Type": "application/json"},
-                             body=b'{"error": {"code": "InvalidFile", "message": "File size exceeds 50 MB"}}'))  # fmt: skip
+    headers = {"x-ms-error-code": "InvalidFile", "Content-Type": "application/json"}
+    body = b'{"error": {"code": "InvalidFile", "message": "File size exceeds 50 MB"}}'
+    fake.fault("file", Fault(status=400, headers=headers, body=body))
     with pytest.raises(EngineError, match=r"uploading locustfile.py to test 'fin-infra-dev' failed: HTTP 400"):
         run(fake, tmp_path)
     assert "run-start" not in fake.routes()

@@ -21,9 +21,9 @@ from checks.loadtest.azure_engine import (
     AzureLoadTestError,
     AzureLoadTesting,
     azure_result,
+    definition_body,
     download_results,
     result_url,
-    definition_body,
 )
 from checks.loadtest.config import LoadTestPlan
 from checks.loadtest.engine_report import engine_report

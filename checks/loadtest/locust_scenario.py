@@ -7,8 +7,9 @@ text), and Locust runs the result (locally, with workers, or on Azure Load Testi
 Artillery's `arrivalRate` is an open model: every 1/rate seconds a new virtual user starts and
 runs the flow once, whether earlier ones have finished or not. Locust's users are a closed
 model (a fixed number of users, each looping). So each Locust process runs one *arrival*
-user, which starts a greenlet per virtual user at the Artillery schedule (evenly spaced, the
-first at the phase's start) and never waits for one to end: a slow server gets the same
+user, which starts a greenlet per virtual user at Artillery's schedule (evenly spaced: arrival n
+of a phase at (n + 1) / rate s after the phase starts, as artillery 2.0.34 was seen to do in
+tests/test_loadtest_locust.py) and never waits for one to end: a slow server gets the same
 arrival rate, as with Artillery. With N workers each arrival user takes every Nth arrival. A
 `LoadTestShape` keeps one arrival user per process for the phases, then ends the test once
 every virtual user has finished (bounded by the HTTP timeout).
@@ -57,7 +58,7 @@ def arrival_offsets(generators: int, index: int) -> list[float]:
         interval = 1.0 / phase["arrivalRate"]
         for n in range(phase["duration"] * phase["arrivalRate"]):
             if number % generators == index:
-                offsets.append(start + n * interval)
+                offsets.append(start + (n + 1) * interval)
             number += 1
         start += phase["duration"]
     return offsets
