@@ -16,12 +16,12 @@ from checks.loadtest.azure_engine import API_VERSION
 from checks.loadtest.config import plan_load_test
 from checks.loadtest.engines import EngineError, azure_test_id, run_azure_engine
 from checks.loadtest.locust_file import render_locustfile
-from checks.model import EXIT_FAIL, EXIT_PASS, EXIT_WARN, Policy
+from checks.model import EXIT_FAIL, EXIT_PASS, EXIT_USAGE, EXIT_WARN, Policy
 from checks.outputs import read_outputs_file
 from checks.targets import load_targets
 from tests.fixtures.checks.fake_azure import FakeCredential, Fault
 from tests.fixtures.checks.fake_loadtesting import FakeLoadTesting
-from tests.test_loadtest import write_outputs
+from tests.test_loadtest import run_cli, write_outputs
 
 SUBNET = (
     "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-finagent-staging/providers/"
@@ -171,3 +171,26 @@ def test_a_run_past_its_time_limit_is_stopped_on_the_service(fake: FakeLoadTesti
     with pytest.raises(EngineError, match=r"did not end within 1 s"):
         run(fake, tmp_path, timeout_seconds=1)
     assert "stop" in fake.routes()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--workers", "2"], "--workers is an option of --engine locust, not of --engine artillery"),
+        (["--engine", "locust", "--engine-instances", "3"], "--engine-instances is an option of --engine azure"),
+        (["--engine", "locust", "--azure-endpoint", "x.example"], "--azure-endpoint is an option of --engine azure"),
+        (["--engine", "azure", "--workers", "1"], "--workers is an option of --engine locust, not of --engine azure"),
+        (["--engine", "azure"], "--engine azure needs --azure-endpoint"),
+        (["--engine", "azure", "--azure-endpoint", "https://h.example/path?x"], "is not a host name"),
+    ],
+)
+def test_engine_options_belong_to_their_engine(tmp_path: Path, options: list[str], message: str) -> None:
+    result = run_cli("dev", "--outputs", str(write_outputs(tmp_path)), *options)
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert message in result.output
+
+
+def test_render_only_prints_the_locust_file_for_azure_without_an_endpoint(tmp_path: Path) -> None:
+    result = run_cli("dev", "--outputs", str(write_outputs(tmp_path)), "--engine", "azure", "--render-only")
+    assert result.exit_code == 0, result.output
+    assert "'generators': 1" in result.output and "class Arrivals(User)" in result.output

@@ -42,7 +42,7 @@ from checks.loadtest.config import (
     plan_load_test,
     render_config,
 )
-from checks.loadtest.engine_cli import EngineChoice, engine_options, run_other_engine
+from checks.loadtest.engine_cli import EngineChoice, check_engine_options, engine_options, run_other_engine
 from checks.loadtest.report import ArtilleryReportError, loadtest_report, read_artillery_report
 from checks.loadtest.watchdog import Watchdog
 from checks.model import Policy
@@ -147,11 +147,9 @@ def loadtest(
     except (TargetsError, OutputsError, EndpointsError, LoadTestError, OutputError) as error:
         raise UsageProblem(str(error)) from None
 
-    if engine != "artillery":  # Locust and Azure Load Testing: checks.loadtest.engine_cli
-        run_other_engine(
-            EngineChoice(engine, workers, engine_instances, azure_endpoint, azure_subnet_id),
-            plan, outputs, formats, output_dir, fail_on, render_only, stack,
-        )  # fmt: skip
+    choice = check_engine_options(EngineChoice(engine, workers, engine_instances, azure_endpoint, azure_subnet_id))
+    if choice.engine != "artillery":  # Locust and Azure Load Testing: checks.loadtest.engine_cli
+        run_other_engine(choice, plan, outputs, formats, output_dir, fail_on, render_only, stack)
         return
     if render_only:
         if output_dir is None:

@@ -88,6 +88,23 @@ def engine_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def check_engine_options(choice: EngineChoice) -> EngineChoice:
+    """Each engine's options only with that engine (a usage error names the option); the endpoint as a host."""
+    misplaced = {
+        "--workers": choice.workers != 0 and choice.engine != "locust",
+        "--engine-instances": choice.engine_instances != 1 and choice.engine != "azure",
+        "--azure-endpoint": choice.azure_endpoint is not None and choice.engine != "azure",
+        "--azure-subnet-id": choice.azure_subnet_id is not None and choice.engine != "azure",
+    }
+    for option, wrong in misplaced.items():
+        if wrong:
+            owner = "locust" if option == "--workers" else "azure"
+            raise UsageProblem(f"{option} is an option of --engine {owner}, not of --engine {choice.engine}")
+    if choice.engine == "azure" and choice.azure_endpoint is not None:
+        return EngineChoice(**{**choice.__dict__, "azure_endpoint": data_plane_host(choice.azure_endpoint)})
+    return choice
+
+
 def data_plane_host(value: str | None) -> str:
     """The resource's data-plane host name (an https:// prefix is dropped), or a usage error naming the option."""
     if not value:
@@ -123,10 +140,6 @@ def run_other_engine(
 ) -> None:
     """Render, run and judge with Locust or Azure Load Testing; exits with the report's code."""
     generators = max(1, choice.workers) if choice.engine == "locust" else choice.engine_instances
-    if choice.engine == "locust" and choice.engine_instances != 1:
-        raise UsageProblem("--engine-instances is for --engine azure; Locust on this host takes --workers")
-    if choice.engine == "azure" and choice.workers:
-        raise UsageProblem("--workers is for --engine locust; Azure Load Testing takes --engine-instances")
     if render_only:
         if output_dir is None:
             click.echo(render_locustfile(plan, generators), nl=False)
@@ -134,11 +147,11 @@ def run_other_engine(
             write_locust_files(plan, output_dir, generators)
             _say(f"loadtest {stack}: wrote {LOCUSTFILE_NAME} and its CSV to {output_dir}")
         return
+    if choice.engine == "azure":
+        data_plane_host(choice.azure_endpoint)  # required to run (not to render)
     if output_dir is not None:
         files = LOCUST_FILES if choice.engine == "locust" else AZURE_FILES
         refuse_directories_as_reports(output_dir, [*files, *(REPORT_NAMES[name] for name in formats)])
-    if choice.engine == "azure":
-        choice = EngineChoice(**{**choice.__dict__, "azure_endpoint": data_plane_host(choice.azure_endpoint)})
     _say(f"loadtest {stack}: {choice.engine}, {plan.target_url}, {plan.phases_text()} ({plan.duration_seconds} s)")
     policy = Policy(fail_on=fail_on)  # type: ignore[arg-type]
     try:
