@@ -1,5 +1,8 @@
 """`fin-infra loadtest STACK`: the guide's Artillery load test against a stack, judged like the checks.
 
+`--engine locust|azure` hands the same plan to `checks.loadtest.engine_cli` (Locust, Azure Load
+Testing); everything below is Artillery's path.
+
 Reads the stack outputs as `fin-infra check` does (`--outputs FILE`, or `pulumi stack output
 --json --show-secrets`), renders the Artillery config (`--render-only` stops there), runs the
 pinned Artillery and judges its JSON report with the target table's numbers.
@@ -128,6 +131,8 @@ def loadtest(
     1 warnings (with --fail-on warn), 2 failed, 3 inconclusive, 4 could not be configured,
     5 Artillery missing or failed, 130/143 interrupted (SIGINT/SIGTERM). A run clearly past
     critical is stopped early and judged from what Artillery reported until then.
+    --engine locust (--workers N) or azure (--engine-instances N) runs the same scenario with
+    Locust or Azure Load Testing, judged and reported the same way (docs/load-engines.md).
     """
     if len(formats) > 1 and output_dir is None:
         raise UsageProblem(f"{len(formats)} formats need --output-dir (one file each)")
