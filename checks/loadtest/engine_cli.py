@@ -180,9 +180,11 @@ def _run(
 ) -> Any:
     if choice.engine == "locust":
         return run_locust_engine(plan, outputs, policy, workers=choice.workers, output_dir=output_dir, say=_say)
+    from checks.clouds import CLOUDS
     from checks.credentials import select_credential
 
-    credential = select_credential("login.microsoftonline.com").build()
+    # Azure public cloud: the SDK's default audience (cnt-prod.loadtesting.azure.com) is public-cloud only.
+    credential = select_credential(CLOUDS["public"].authority_host).build()
     return run_azure_engine(
         plan,
         outputs,
