@@ -52,6 +52,8 @@ NAME_RULES: dict[str, NameRule] = {
     "private_endpoint": NameRule("pep", 64, _LOWER_HYPHEN),
     "key_vault": NameRule("kv", 24, _LOWER_HYPHEN),
     "public_ip": NameRule("pip", 80, _LOWER_HYPHEN),
+    # Azure Load Testing: CAF abbreviation `lt`; names of 1-64 letters, digits, '-' and '_'.
+    "load_test": NameRule("lt", 64, _LOWER_HYPHEN),
 }
 
 

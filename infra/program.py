@@ -30,6 +30,7 @@ from infra.components.identities import (
     ServiceIdentities,
 )
 from infra.components.key_vault import KeyVault, KeyVaultArgs
+from infra.components.load_testing import LoadTesting, LoadTestingArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.network import PRIVATE_LINK, Network, NetworkArgs, PrivatePath
 from infra.components.workbook import Workbook, WorkbookArgs
@@ -75,6 +76,9 @@ def build(loaded: LoadedSettings, targets: TargetTable) -> dict[str, Any]:
     alerts = _alerts(loaded, targets, tags, base, compute)
     outputs = _outputs(loaded, base, compute, alerts)
     outputs["workbook"] = _workbook(loaded, targets, tags, base, outputs).stack_output()
+    load_testing = _load_testing(loaded, base.group.name, tags, base.network)
+    if load_testing is not None:
+        outputs["loadTesting"] = load_testing
     return outputs
 
 
@@ -121,6 +125,7 @@ def _foundation(loaded: LoadedSettings, tags: dict[str, str]) -> Foundation:
                 resource_group_name=group.name,
                 location=settings.location,
                 tags=tags,
+                load_test_subnet=_load_test_subnet(settings),
             ),
         )
         if settings.network is not None
@@ -298,6 +303,32 @@ def _workbook(
         ),
     )
     return workbook
+
+
+def _load_test_subnet(settings: StackSettings) -> Any:
+    """The injection subnet of an enabled Azure Load Testing (issue 19), else None."""
+    load_testing = settings.load_testing
+    return load_testing.subnet if load_testing is not None and load_testing.enabled else None
+
+
+def _load_testing(loaded: LoadedSettings, group_name: Any, tags: dict[str, str], network: Network | None) -> Any:
+    """The Azure Load Testing resource, its runner identity and grants, when enabled (issue 19)."""
+    settings = loaded.settings.load_testing
+    if settings is None or not settings.enabled:
+        return None
+    component = LoadTesting(
+        "load-testing",
+        LoadTestingArgs(
+            settings=settings,
+            naming=loaded.naming,
+            resource_group_name=group_name,
+            location=loaded.settings.location,
+            tags=tags,
+            stack=loaded.stack,
+            subnet_id=network.load_test_subnet_id if network is not None else None,
+        ),
+    )
+    return component.stack_output()
 
 
 def telemetry_contract(settings: StackSettings) -> TelemetryContract:

@@ -1,5 +1,8 @@
 """`fin-infra loadtest STACK`: the guide's Artillery load test against a stack, judged like the checks.
 
+`--engine locust|azure` hands the same plan to `checks.loadtest.engine_cli` (Locust, Azure Load
+Testing); everything below is Artillery's path.
+
 Reads the stack outputs as `fin-infra check` does (`--outputs FILE`, or `pulumi stack output
 --json --show-secrets`), renders the Artillery config (`--render-only` stops there), runs the
 pinned Artillery and judges its JSON report with the target table's numbers.
@@ -43,6 +46,7 @@ from checks.loadtest.config import (
     plan_load_test,
     render_config,
 )
+from checks.loadtest.engine_cli import EngineChoice, check_engine_options, engine_options, run_other_engine
 from checks.loadtest.report import ArtilleryReportError, loadtest_report, read_artillery_report
 from checks.loadtest.watchdog import Watchdog
 from checks.model import Policy
@@ -104,6 +108,7 @@ class ArtilleryProblem(click.ClickException):
 )
 @fail_on_option
 @targets_option
+@engine_options  # --engine, --workers, --engine-instances, --azure-endpoint, --azure-subnet-id (issue 19)
 def loadtest(
     stack: str,
     outputs_file: Path | None,
@@ -116,6 +121,11 @@ def loadtest(
     output_dir: Path | None,
     fail_on: str,
     targets_file: Path | None,
+    engine: str = "artillery",
+    workers: int = 0,
+    engine_instances: int = 1,
+    azure_endpoint: str | None = None,
+    azure_subnet_id: str | None = None,
 ) -> None:
     """Run the performance guide's Artillery load test against STACK and judge it by the target table.
 
@@ -125,6 +135,8 @@ def loadtest(
     1 warnings (with --fail-on warn), 2 failed, 3 inconclusive, 4 could not be configured,
     5 Artillery missing or failed, 130/143 interrupted (SIGINT/SIGTERM). A run clearly past
     critical is stopped early and judged from what Artillery reported until then.
+    --engine locust (--workers N) or azure (--engine-instances N) runs the same scenario with
+    Locust or Azure Load Testing, judged and reported the same way (docs/load-engines.md).
     """
     if len(formats) > 1 and output_dir is None:
         raise UsageProblem(f"{len(formats)} formats need --output-dir (one file each)")
@@ -144,6 +156,10 @@ def loadtest(
     except (TargetsError, OutputsError, EndpointsError, LoadTestError, OutputError) as error:
         raise UsageProblem(str(error)) from None
 
+    choice = check_engine_options(EngineChoice(engine, workers, engine_instances, azure_endpoint, azure_subnet_id))
+    if choice.engine != "artillery":  # Locust and Azure Load Testing: checks.loadtest.engine_cli
+        run_other_engine(choice, plan, outputs, formats, output_dir, fail_on, render_only, stack)
+        return
     if render_only:
         if output_dir is None:
             click.echo(config_text, nl=False)

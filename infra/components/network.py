@@ -10,6 +10,7 @@ name to its private address, with no client change.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from ipaddress import IPv4Network
 
 import pulumi
 from pulumi_azure_native import network, privatedns
@@ -57,6 +58,9 @@ class NetworkArgs:
     resource_group_name: pulumi.Input[str]
     location: str
     tags: dict[str, str]
+    # Azure Load Testing's injection subnet (issue 19): no delegation, no NSG of ours (the
+    # service injects one per run); see infra/settings/rules/load_testing.py.
+    load_test_subnet: IPv4Network | None = None
 
 
 class Network(pulumi.ComponentResource):
@@ -85,14 +89,26 @@ class Network(pulumi.ComponentResource):
                     address_prefix=str(settings.private_endpoints_subnet),
                     private_endpoint_network_policies="Disabled",
                 ),
+                *self._load_test_subnets(),
             ],
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.apps_subnet_id = pulumi.Output.concat(self.virtual_network.id, "/subnets/", apps_subnet)
         self.private_endpoints_subnet_id = pulumi.Output.concat(self.virtual_network.id, "/subnets/", endpoints_subnet)
+        self.load_test_subnet_id = (
+            pulumi.Output.concat(self.virtual_network.id, "/subnets/", args.naming.name("subnet", "loadtest"))
+            if args.load_test_subnet is not None
+            else None
+        )
         self._zones: dict[str, tuple[privatedns.PrivateZone, privatedns.VirtualNetworkLink]] = {}
         self.register_outputs({"virtualNetworkId": self.virtual_network.id})
+
+    def _load_test_subnets(self) -> list[network.SubnetArgs]:
+        if self._args.load_test_subnet is None:
+            return []
+        name = self._args.naming.name("subnet", "loadtest")
+        return [network.SubnetArgs(name=name, address_prefix=str(self._args.load_test_subnet))]
 
     def _zone(self, zone_name: str) -> tuple[privatedns.PrivateZone, privatedns.VirtualNetworkLink]:
         """The private DNS zone, created once per zone name and linked to the network."""

@@ -322,7 +322,6 @@ class Deployment:
             raise StageFailed(run.outcome, run.detail, data)
         return StageResult("checks", "passed", detail=run.detail, data=data)
 
-
     def rollout(self) -> StageResult:
         from infra.deploy.rollout_stage import run_rollout_stage
 

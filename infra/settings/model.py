@@ -285,6 +285,20 @@ class NetworkSettings(SettingsModel):
     private_endpoints_subnet: Cidr
 
 
+class LoadTestingSettings(SettingsModel):
+    """An Azure Load Testing resource for `fin-infra loadtest --engine azure` (docs/load-engines.md).
+
+    `maxEngineInstances` caps the engine instances one run may ask for (the service takes 1-45
+    per test: loadtestservice.json 2022-11-01, `engineInstances`) and sizes `subnet`: in a stack
+    with a network the engines join that subnet (virtual-network injection) to reach the
+    internal backend.
+    """
+
+    enabled: bool = False
+    max_engine_instances: Annotated[int, Field(ge=1, le=45)] = 5
+    subnet: Cidr | None = None
+
+
 class KeyVaultSettings(SettingsModel):
     """A Key Vault holding the app secrets; Container Apps read them by reference."""
 
@@ -312,6 +326,7 @@ class StackSettings(SettingsModel):
     # How a deploy reaches users (docs/rollout.md); `rollout_state` is written by `fin-infra deploy`.
     rollout: RolloutSettings | None = None
     rollout_state: RolloutState | None = None
+    load_testing: LoadTestingSettings | None = None  # issue 19: Azure Load Testing
     # Setting paths (dotted, as in the stack file) whose values are examples a user must
     # replace before a real deploy; `fin-infra plan` and `pulumi preview` list each.
     example_values: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]+(\.[A-Za-z0-9]+)*$")]] = Field(

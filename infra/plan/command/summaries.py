@@ -13,6 +13,7 @@ from typing import Any
 from pulumi.runtime import rpc
 
 from infra.components.identities import ROLE_ACR_PULL, ROLE_KEY_VAULT_SECRETS_USER, ROLE_MONITORING_METRICS_PUBLISHER
+from infra.components.load_testing import ROLE_LOAD_TEST_CONTRIBUTOR, ROLE_NETWORK_CONTRIBUTOR
 from infra.plan.engine.runner import PlannedResource
 
 Summarizer = Callable[[dict[str, Any]], str]
@@ -63,7 +64,15 @@ ROLE_NAMES = {
     ROLE_ACR_PULL: "AcrPull",
     ROLE_MONITORING_METRICS_PUBLISHER: "Monitoring Metrics Publisher",
     ROLE_KEY_VAULT_SECRETS_USER: "Key Vault Secrets User",
+    ROLE_LOAD_TEST_CONTRIBUTOR: "Load Test Contributor",
+    ROLE_NETWORK_CONTRIBUTOR: "Network Contributor",
 }
+
+
+@summarizes("azure-native:loadtestservice:LoadTest")
+def _load_test(inputs: dict[str, Any]) -> str:
+    identity = (_open(inputs.get("identity")) or {}).get("type", "no")
+    return f"Azure Load Testing for `fin-infra loadtest --engine azure`; {identity} identity"
 
 
 @summarizes("azure-native:app:ManagedEnvironment")

@@ -54,6 +54,7 @@ ARM_TYPES: dict[str, ArmType] = {
         "Microsoft.ManagedIdentity/userAssignedIdentities", "resourceName"
     ),
     "azure-native:network:VirtualNetwork": ArmType("Microsoft.Network/virtualNetworks", "virtualNetworkName"),
+    "azure-native:loadtestservice:LoadTest": ArmType("Microsoft.LoadTestService/loadTests", "loadTestName"),
     "azure-native:network:NetworkSecurityGroup": ArmType(
         "Microsoft.Network/networkSecurityGroups", "networkSecurityGroupName"
     ),
@@ -233,6 +234,8 @@ def _computed(type_token: str, inputs: dict[str, Any], resource_id: str) -> dict
                 "tenantId": MOCK_TENANT,
             }
         )
+    elif type_token == "azure-native:loadtestservice:LoadTest":
+        state["dataPlaneURI"] = f"{mock_uuid('dataplane', resource_id)}.{location}.cnt-prod.loadtesting.azure.com"
     elif type_token == "azure-native:keyvault:Vault":
         properties = dict(inputs.get("properties") or {})
         properties["vaultUri"] = f"https://{name}.vault.azure.net/"

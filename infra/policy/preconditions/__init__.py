@@ -17,9 +17,15 @@ One advisory stack rule rides along: `zone-spread` (`zone_spread`).
 
 from __future__ import annotations
 
-from infra.policy.preconditions import grants, private_path, telemetry, zone_spread
+from infra.policy.preconditions import grants, load_testing, private_path, telemetry, zone_spread
 from infra.policy.preconditions.model import StackRule
 
-STACK_RULES: tuple[StackRule, ...] = (*grants.RULES, *private_path.RULES, *telemetry.RULES, *zone_spread.RULES)
+STACK_RULES: tuple[StackRule, ...] = (
+    *grants.RULES,
+    *private_path.RULES,
+    *telemetry.RULES,
+    *zone_spread.RULES,
+    *load_testing.RULES,
+)
 PRECONDITIONS: tuple[StackRule, ...] = tuple(rule for rule in STACK_RULES if rule.level == "mandatory")
 STACK_RULES_BY_ID = {rule.id: rule for rule in STACK_RULES}

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from infra.settings.model import StackSettings
 from infra.settings.problems import Problem
-from infra.settings.rules import cache, compute, general, network, registry, rollout
+from infra.settings.rules import cache, compute, general, load_testing, network, registry, rollout
 
-RULE_MODULES = (general, compute, cache, network, registry, rollout)
+RULE_MODULES = (general, compute, cache, network, registry, rollout, load_testing)
 
 
 def check_all(settings: StackSettings, available: set[str] | None = None) -> list[Problem]:
