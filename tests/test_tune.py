@@ -271,10 +271,20 @@ def test_container_groups_get_a_valid_request_and_limit(fake: FakeAzure, tmp_pat
     outputs = parse_outputs(json.loads((FIXTURES / "outputs-dev.json").read_text()))
     group = outputs.services["backend"].resource_ids[0]
     # backend uses ~0.4 vCPU (peak 0.6) and ~1 GB (peak 1.2) of its 1.5/3 request and 2/4 limit.
-    fake.metric(group, "CpuUsage", "Count",
-                Series({"containerName": "backend"}, hourly(350, 400, 6)), Series({"containerName": "web"}, hourly(300, 340, 6)))  # noqa: E501
-    fake.metric(group, "MemoryUsage", "Bytes",
-                Series({"containerName": "backend"}, hourly(0.9e9, 1.0e9, 6)), Series({"containerName": "web"}, hourly(0.7e9, 0.75e9, 6)))  # noqa: E501
+    fake.metric(
+        group,
+        "CpuUsage",
+        "Count",
+        Series({"containerName": "backend"}, hourly(350, 400, 6)),
+        Series({"containerName": "web"}, hourly(300, 340, 6)),
+    )
+    fake.metric(
+        group,
+        "MemoryUsage",
+        "Bytes",
+        Series({"containerName": "backend"}, hourly(0.9e9, 1.0e9, 6)),
+        Series({"containerName": "web"}, hourly(0.7e9, 0.75e9, 6)),
+    )
     serve_cache(fake, outputs.cache.resource_id, 40, 0, 900, 100)
 
     result = run_tune("dev", outputs, fake, stacks)
@@ -346,7 +356,6 @@ def test_outputs_of_another_stack_are_refused(tmp_path: Path) -> None:
     outputs = outputs_for("prod", "Balanced_B3")
     with pytest.raises(TuneError, match="outputs are of stack 'prod'"):
         tune("staging", outputs, None, TuneOptions(stacks_dir=stacks_copy(tmp_path, "staging")))  # type: ignore[arg-type]
-
 
 
 def worked_example(fake: FakeAzure, tmp_path: Path) -> TuneResult:
