@@ -18,8 +18,10 @@ rows added to a template later:
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 # CommonMark: any ASCII punctuation may be backslash-escaped. Escaped here is what can start
@@ -65,3 +67,18 @@ def xml_text(value: Any) -> Any:
     if not isinstance(value, str) or isinstance(value, Markup):
         return value
     return XML_FORBIDDEN.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+
+
+def markdown_environment(directory: Path) -> Environment:
+    """A Jinja environment for Markdown reports: every `{{ value }}` is literal text (`markdown_text`),
+    and `| code` renders a value inside a code span (`markdown_code`)."""
+    environment = Environment(
+        loader=FileSystemLoader(directory),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        finalize=markdown_text,
+    )
+    environment.filters["code"] = markdown_code
+    return environment

@@ -163,3 +163,32 @@ def test_policy_and_deploy_renderings_escape_values() -> None:
     assert not raw_html(deploy)
     assert_tables_intact(deploy)
     assert_tables_intact(markdown)
+
+
+def test_the_rollout_summary_renders_every_value_as_text() -> None:
+    from infra.deploy.rollout_report import render_markdown as render_rollout
+
+    hostile = "<script>alert(1)</script> | [x](javascript:y) `tick`"
+    document = {
+        "stack": "prod`<b>",  # in a code span: literal, but the backtick must not close it
+        "outcome": "rolled back",
+        "exitCode": 20,
+        "summary": hostile,
+        "steps": [
+            {"name": "10 %", "weight": 10, "verdict": "FAIL", "seconds": 1.0, "detail": hostile, "comparisons": []}
+        ],
+        "finalTraffic": {
+            "backend": {
+                "revisionMode": "Single",
+                "stableRevision": "app--r1`x|y",
+                "canaryRevision": None,
+                "canaryWeight": 0,
+            }
+        },
+    }
+    text = render_rollout(document)
+    assert text.startswith("# Rollout of `prod'<b>`:")
+    assert not re.search(r"(?<!\\)<script>", text)  # outside code spans no raw HTML: "<" before a tag is escaped
+    assert "\\<script>" in text and "\\|" in text and "\\[x\\]" in text
+    assert "`app--r1'x\\|y`" in text  # a code span cannot be closed early, a pipe cannot end the cell
+    assert "| backend | Single |" in text and "none" in text

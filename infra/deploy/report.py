@@ -11,9 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
-from checks.escaping import markdown_code, markdown_text
+from checks.escaping import markdown_environment
 from infra.deploy.pipeline import DeployReport
 from infra.paths import TEMPLATES_DIR
 
@@ -38,15 +36,7 @@ def report_document(report: DeployReport) -> dict[str, Any]:
 
 
 def render_markdown(document: dict[str, Any]) -> str:
-    environment = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        finalize=markdown_text,  # every value is literal text (checks/escaping.py)
-    )
-    environment.filters["code"] = markdown_code
+    environment = markdown_environment(TEMPLATES_DIR)
     return environment.get_template("deploy.md.j2").render(doc=document)
 
 

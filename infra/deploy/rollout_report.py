@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
+from checks.escaping import markdown_environment
 from infra.deploy.rollout_codes import RolloutExit
 from infra.paths import TEMPLATES_DIR
 
@@ -51,14 +50,7 @@ def _traffic(outputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def render_markdown(document: dict[str, Any]) -> str:
-    environment = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
+    environment = markdown_environment(TEMPLATES_DIR)
     return environment.get_template("rollout.md.j2").render(doc=document)
 
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from rich.table import Table
 
-from checks.escaping import markdown_code, markdown_text
+from checks.escaping import markdown_environment
 from checks.terminal import table_console, verdict_text
 from infra.paths import TEMPLATES_DIR
 
@@ -86,15 +85,7 @@ def render_policy_table(document: dict[str, Any], width: int | None = None, colo
 
 
 def render_policy_markdown(document: dict[str, Any]) -> str:
-    environment = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        finalize=markdown_text,  # every value is literal text (checks/escaping.py)
-    )
-    environment.filters["code"] = markdown_code
+    environment = markdown_environment(TEMPLATES_DIR)
     template = environment.get_template("policy.md.j2")
     text = template.render(section=document["policy"])
     if document.get("preconditions"):

@@ -11,11 +11,10 @@ import io
 import json
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pulumi.runtime import rpc
 from rich.table import Table
 
-from checks.escaping import markdown_code, markdown_text
+from checks.escaping import markdown_environment
 from checks.terminal import table_console
 from infra.paths import TEMPLATES_DIR
 from infra.plan.command.summaries import summarize
@@ -210,15 +209,7 @@ def _extra_table_sections(document: dict[str, Any]) -> list[Table]:
 
 
 def render_markdown(document: dict[str, Any]) -> str:
-    environment = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        finalize=markdown_text,  # every value is literal text (checks/escaping.py)
-    )
-    environment.filters["code"] = markdown_code
+    environment = markdown_environment(TEMPLATES_DIR)
     template = environment.get_template("plan.md.j2")
     return template.render(doc=document, short_type=_short_type)
 
