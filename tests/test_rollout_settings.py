@@ -70,6 +70,12 @@ def test_a_bake_the_deploy_flag_would_refuse_is_refused_in_the_model_too(bake: o
         RolloutSettings(bake=bake)
 
 
+def test_a_refused_value_quoted_in_the_message_loses_its_credentials() -> None:
+    message = problems("prod", {"rollout": {"bake": "postgres://user:pa55w0rd@db/x"}})
+    assert "rollout.bake" in message and "not a duration" in message
+    assert "pa55w0rd" not in message, message
+
+
 def test_the_rollout_state_is_validated_too() -> None:
     state = {"phase": "canary", "canaryWeight": 150, "services": {}}
     assert "rolloutState.canaryWeight" in problems("prod", {"rolloutState": state})
