@@ -49,6 +49,9 @@ def test_a_container_groups_stack_defaults_to_all_at_once_even_in_prod() -> None
         ({"steps": [10, 50]}, "rollout.steps", "must end at 100"),
         ({"steps": [0, 100]}, "rollout.steps[0]", "greater than or equal to 1"),
         ({"bake": "soon"}, "rollout.bake", "not a duration"),
+        ({"bake": -30}, "rollout.bake", "not a duration"),
+        ({"bake": "48h"}, "rollout.bake", "outside"),
+        ({"checkEvery": ".inf"}, "rollout.checkEvery", "not a duration"),
         ({"bake": ["1m"], "steps": [50, 100]}, "rollout", "one per step"),
         ({"onNoData": "panic"}, "rollout.onNoData", "hold"),
         ({"strategy": "blue-green"}, "rollout.strategy", "canary"),
@@ -59,6 +62,18 @@ def test_a_container_groups_stack_defaults_to_all_at_once_even_in_prod() -> None
 def test_bad_rollout_settings_are_refused_by_name(rollout: dict, key: str, words: str) -> None:
     message = problems("prod", {"rollout": rollout})
     assert key in message and words in message, message
+
+
+@pytest.mark.parametrize("bake", [float("nan"), float("inf"), -1.0, "1d"])
+def test_a_bake_the_deploy_flag_would_refuse_is_refused_in_the_model_too(bake: object) -> None:
+    with pytest.raises(ValueError, match=r"not a duration|outside"):
+        RolloutSettings(bake=bake)
+
+
+def test_a_refused_value_quoted_in_the_message_loses_its_credentials() -> None:
+    message = problems("prod", {"rollout": {"bake": "postgres://user:pa55w0rd@db/x"}})
+    assert "rollout.bake" in message and "not a duration" in message
+    assert "pa55w0rd" not in message, message
 
 
 def test_the_rollout_state_is_validated_too() -> None:

@@ -38,7 +38,9 @@ class Problem:
     def __str__(self) -> str:
         shown = "" if self.value is _HIDDEN else f" (got {shown_value(self.value)})"
         prefix = f"{self.where}: " if self.where else ""
-        return f"{prefix}{excerpt(self.key, 120)}: {self.message}{shown}"
+        # A validator's message may quote the value it refused (`'postgres://u:pw@h' is not a
+        # duration`): strip credentials from it as from the shown value.
+        return f"{prefix}{excerpt(self.key, 120)}: {redact_text(self.message)}{shown}"
 
 
 def shown_value(value: Any) -> str:

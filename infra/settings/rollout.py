@@ -9,12 +9,13 @@ Azure. A stack file never needs to hold it; see docs/rollout.md.
 
 from __future__ import annotations
 
-import re
 from itertools import pairwise
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from pydantic.alias_generators import to_camel
+
+from checks.durations import bounded_duration
 
 Strategy = Literal["all-at-once", "canary"]
 NoDataAction = Literal["hold", "rollback", "continue"]
@@ -25,23 +26,17 @@ NoDataAction = Literal["hold", "rollback", "continue"]
 Phase = Literal["stable", "canary", "rolledBack"]
 
 DEFAULT_STEPS = (10, 50, 100)
-_DURATION = re.compile(r"^(?P<amount>[0-9]+(\.[0-9]+)?)(?P<unit>[smh]?)$")
-_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600}
 # Container Apps revision names: `<app>--<suffix>`, lowercase alphanumerics and dashes.
 RevisionName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,30}--[a-z0-9][a-z0-9-]{0,62}$")]
 ImageRef = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 
 
 def duration_seconds(value: str | int | float) -> float:
-    """'300', '90s', '5m', '1h' (or a number of seconds) -> seconds."""
-    if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError(f"{value!r} is negative")
-        return float(value)
-    match = _DURATION.match(value.strip())
-    if not match:
-        raise ValueError(f"{value!r} is not a duration such as 300, 90s, 5m or 1h")
-    return float(match["amount"]) * _SECONDS[match["unit"]]
+    """'300', '90s', '5m', '1h', 'PT5M' (or a number of seconds) -> seconds, within the bake bound.
+
+    The same parser and bound as `fin-infra deploy --bake-time` (`checks.durations`), so a
+    stack file cannot set a bake a flag would refuse (nor NaN, infinity or a negative one)."""
+    return bounded_duration(str(value), "bake").total_seconds()
 
 
 class _Model(BaseModel):

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from checks.inputfiles import InputFileError, read_limited
 from checks.project import project_for_cwd, project_relative
 from checks.strict_yaml import MAX_BYTES, YamlInputError, excerpt, read_yaml
 from infra.settings import NAMESPACE, RawConfig
@@ -165,15 +166,13 @@ def read_stack_file(stack: str, stacks_dir: Path | None = None) -> RawConfig:
         known = ", ".join(available_stacks(directory)) or "none"
         raise StackFileError(f"no stack file {path} (stacks in {directory}: {known})")
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise StackFileError(f"{path}: is {path.stat().st_size} bytes; a stack file may have at most {MAX_BYTES}")
-        document = read_yaml(path.read_bytes(), str(path))
+        document = read_yaml(read_limited(path, "stack file", MAX_BYTES), str(path))
+    except InputFileError as error:
+        raise StackFileError(str(error)) from None
     except YamlInputError as error:
         key = error.key[len("config.") :] if error.key and error.key.startswith("config.") else error.key
         where = f"{path}:{error.line}" if error.line else str(path)
         raise StackFileError(f"{where}: {key}: {error.detail}" if key else f"{where}: {error.detail}") from None
-    except OSError as error:
-        raise StackFileError(f"{path}: cannot be read ({error.strerror or type(error).__name__})") from None
     data = document.value if document.value is not None else {}
     if not isinstance(data, dict):
         raise StackFileError(f"{path}:1: must be a mapping with a 'config' key")
