@@ -17,15 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.cli import COMMANDS
 from infra.deploy.stages import ExitCode
+from tests.fixtures.checks import servers
 from tests.test_deploy import StandIn, stage, stages, standin  # noqa: F401 (the fixture)
-
-if "check" not in COMMANDS:
-    pytest.skip(
-        "`fin-infra check` is not on this branch yet (it lands with the checks branch)", allow_module_level=True
-    )
-servers = pytest.importorskip("tests.fixtures.checks.servers", reason="the checks branch's local servers")
 
 pytestmark = pytest.mark.servers
 

@@ -11,7 +11,10 @@ CommonDefinitions.json):
 - `Ingress.traffic[]` (`TrafficWeight`): `revisionName` or `latestRevision`, `weight`, `label`.
 A label gets its own address, `<app>---<label>.<environment default domain>` (with
 `.internal` before the domain for internal ingress) (Learn, "Traffic splitting in Azure
-Container Apps" / "Revisions": labels).
+Container Apps" / "Revisions": labels). UNCONFIRMED: the `---` separator and the `.internal`
+placement were not found in the Learn pages reviewed (traffic-splitting, revisions, the
+`az containerapp revision label` reference); the rollout judge probes this address, so check
+it against a real labelled revision before relying on it.
 
 Phases (see `infra.settings.rollout`): without a rollout in flight one revision serves all the
 traffic in single-revision mode, so the previous one is deactivated by the platform (that is

@@ -32,21 +32,7 @@ def policy_tables(section: dict[str, Any] | None) -> list[Table]:
             str(rule["violations"]),
             str(rule["notApplicable"] + rule["undecided"]),
         )
-    tables = [rules]
-    if section["violations"]:
-        violations = Table(title="Policy violations")
-        for column in ("level", "rule", "resource", "finding", "remediation"):
-            violations.add_column(column, overflow="fold")
-        for violation in section["violations"]:
-            violations.add_row(
-                verdict_text(violation["enforcement"]),
-                violation["rule"],
-                violation["resource"],
-                violation["message"],
-                violation["remediation"],
-            )
-        tables.append(violations)
-    return tables
+    return [rules, *_violations_table(section["violations"], "Policy violations", "rule", "enforcement")]
 
 
 def preconditions_tables(section: dict[str, Any] | None) -> list[Table]:
@@ -58,21 +44,29 @@ def preconditions_tables(section: dict[str, Any] | None) -> list[Table]:
         rules.add_column(column, overflow="fold")
     for rule in section["rules"]:
         rules.add_row(rule["id"], rule["level"], verdict_text(rule["status"]), rule["title"])
-    tables = [rules]
-    if section["violations"]:
-        unmet = Table(title="Preconditions not met")
-        for column in ("level", "precondition", "resource", "finding", "remediation"):
-            unmet.add_column(column, overflow="fold")
-        for violation in section["violations"]:
-            unmet.add_row(
-                verdict_text(violation["level"]),
-                violation["precondition"],
-                violation["resource"],
-                violation["message"],
-                violation["remediation"],
-            )
-        tables.append(unmet)
-    return tables
+    return [rules, *_violations_table(section["violations"], "Preconditions not met", "precondition", "level")]
+
+
+def _violations_table(violations: list[dict[str, Any]], title: str, subject: str, level: str) -> list[Table]:
+    """The findings of a policy or preconditions section as one table; none when nothing failed.
+
+    `subject` names the rule column and key ("rule", "precondition"); `level` is the key that
+    holds each finding's level ("enforcement" for policy rules, "level" for preconditions).
+    """
+    if not violations:
+        return []
+    table = Table(title=title)
+    for column in ("level", subject, "resource", "finding", "remediation"):
+        table.add_column(column, overflow="fold")
+    for violation in violations:
+        table.add_row(
+            verdict_text(violation[level]),
+            violation[subject],
+            violation["resource"],
+            violation["message"],
+            violation["remediation"],
+        )
+    return [table]
 
 
 def render_policy_table(document: dict[str, Any], width: int | None = None, colour: bool = False) -> str:

@@ -238,14 +238,21 @@ def _classic_redis_access(inputs: dict[str, Any]) -> str:
     )
 
 
+def _alert_parts(inputs: dict[str, Any]) -> tuple[dict[str, Any], Any, str]:
+    """An alert's first criterion (empty when there is none), its operator symbol and who it notifies."""
+    all_of = _open(inputs.get("criteria") or {}).get("allOf") or [{}]
+    criterion = all_of[0]
+    symbol = OPERATOR_SYMBOLS.get(criterion.get("operator", ""), criterion.get("operator"))
+    notify = "notifies action group" if inputs.get("actions") else "notifies nobody"
+    return criterion, symbol, notify
+
+
 @summarizes("azure-native:monitor:MetricAlert")
 def _metric_alert(inputs: dict[str, Any]) -> str:
-    criteria = _open(inputs.get("criteria") or {}).get("allOf", [{}])[0]
+    criteria, symbol, notify = _alert_parts(inputs)
     dimensions = "".join(
         f" [{d.get('name')}={','.join(d.get('values', []))}]" for d in criteria.get("dimensions") or []
     )
-    symbol = OPERATOR_SYMBOLS.get(criteria.get("operator", ""), criteria.get("operator"))
-    notify = "notifies action group" if inputs.get("actions") else "notifies nobody"
     return (
         f"sev {_num(inputs.get('severity'))}: {criteria.get('timeAggregation')} {criteria.get('metricName')}"
         f"{dimensions} {symbol} {_num(criteria.get('threshold'))} over {inputs.get('windowSize')} "
@@ -255,10 +262,8 @@ def _metric_alert(inputs: dict[str, Any]) -> str:
 
 @summarizes("azure-native:monitor:ScheduledQueryRule")
 def _log_alert(inputs: dict[str, Any]) -> str:
-    condition = _open(inputs.get("criteria") or {}).get("allOf", [{}])[0]
-    symbol = OPERATOR_SYMBOLS.get(condition.get("operator", ""), condition.get("operator"))
+    condition, symbol, notify = _alert_parts(inputs)
     table = str(condition.get("query", "")).split("|", 1)[0].strip()
-    notify = "notifies action group" if inputs.get("actions") else "notifies nobody"
     return (
         f"sev {_num(inputs.get('severity'))}: log query on {table}, {condition.get('timeAggregation')} of value "
         f"{symbol} {_num(condition.get('threshold'))} over {inputs.get('windowSize')} "
