@@ -472,6 +472,15 @@ def test_a_metric_error_code_goes_into_the_reason(fake: FakeAzure) -> None:
     assert cpu.verdict == "NO_DATA" and "InvalidSamplingType" in cpu.summary
 
 
+def test_a_metric_error_code_beside_other_series_is_never_pass(fake: FakeAzure) -> None:
+    stack = outputs("dev")
+    rid = stack.services["backend"].resource_ids[0]
+    fake.metric(rid, "CpuUsage", "Count", Series({"containerName": "backend"}, [1.0]))
+    fake.metric_error(rid, "CpuUsage", "InvalidSamplingType", "the metric has no such aggregation")
+    cpu = result(azure_run(fake, stack, "container-cpu"), "container-cpu")
+    assert cpu.verdict == "NO_DATA" and "InvalidSamplingType" in cpu.summary
+
+
 def test_series_order_does_not_change_the_verdict(fake: FakeAzure) -> None:
     stack = outputs("staging")
     backend, web = stack.services["backend"].resource_ids[0], stack.services["web"].resource_ids[0]

@@ -7,7 +7,8 @@ target table's query has `{start}`/`{end}` placeholders (replaced by the window'
 instants) and returns one row with a `value` column and a `samples` column: for latencies the
 table weights `DurationMs` by `ItemCount` (sampling), so the mean is the mean of what was
 really served. A null or non-finite value, or no samples, is NO_DATA; a partial result is
-used and its error is shown; a failed query turns only its own row into NO_DATA.
+used and its error is shown, and it can prove a WARN or a FAIL but never a PASS (a partial
+result that would pass is a WARN); a failed query turns only its own row into NO_DATA.
 
 A query that judges one service's telemetry (`service` in the table) is scoped to that
 service's role name (`{roleName}`) and, for database time, to the stack's dependency types
@@ -176,7 +177,7 @@ class LogsSource:
             value, samples, problem = read_value(result)
         except Exception as error:
             return self._no_data(job, workspace, f"malformed log query result: {describe_error(error)}")
-        return measured(
+        row = measured(
             source=SOURCE,
             resource=self.outputs.monitoring.app_insights_id,
             label=f"{query['table']} in workspace {workspace}",
@@ -188,3 +189,7 @@ class LogsSource:
             no_data_reason=problem or self._empty_reason(job),
             note=note,
         )
+        if partial_error is not None and row.verdict == "PASS":
+            # the rows left out may be the slow ones: a partial mean cannot prove a PASS
+            return row.model_copy(update={"verdict": "WARN"})
+        return row

@@ -21,7 +21,8 @@ Derived values:
 When the window is shorter than a measure's grain (Managed Redis has only PT5M and PT1H), the
 query widens to one grain and the row says so. A failing call turns only its own rows into
 NO_DATA with the reason; a metric the service answers with an `errorCode` other than `Success`
-(the SDK drops it; it is read from the raw response) names the code in the reason.
+(the SDK drops it; it is read from the raw response) names the code in the reason, and beside
+series of the measure's other metrics adds a NO_DATA row of its own (a PASS cannot be claimed).
 
 Truncation: with a dimension filter the batch API returns at most `top` series per resource,
 10 when `top` is absent, with no paging and no sign that series were left out (REST spec
@@ -492,6 +493,19 @@ class MetricsSource:
                     f"{subject.label} · more {measure.split} values",
                     f"partial data: the service returned a full page of {outcome.partial[rid]} series (top="
                     f"{outcome.top}); more {measure.split} values may exist and were not judged",
+                    query,
+                )
+            )
+        if errors:
+            # A metric answered without `Success` beside others that have series (a ratio's
+            # denominator, say): the rows above may lack its data, so they cannot prove a PASS.
+            rows.append(
+                self._no_data(
+                    job,
+                    subject.resource_id,
+                    f"{subject.label} · metric errors",
+                    f"the service answered {'; '.join(errors)}: the rows judged without that metric's data "
+                    "cannot prove a PASS",
                     query,
                 )
             )

@@ -66,6 +66,7 @@ class _Counter:
     error: str | None = None
     gaps: list[str] = field(default_factory=list)
     last_failed: bool = False
+    secrets: list[str] = field(default_factory=list)  # masked in failure reasons (password, token, DSN)
 
     def take(self) -> None:
         """One sample. A failure before the first sample ends the probe (its row is NO_DATA); a
@@ -81,7 +82,10 @@ class _Counter:
                 return
             except Exception as error:
                 self.last_failed = True
-                reason = f"sampling failed: {type(error).__name__}: {(str(error).splitlines() or [''])[0][:200]}"
+                reason = redact_text(
+                    f"sampling failed: {type(error).__name__}: {(str(error).splitlines() or [''])[0][:200]}",
+                    self.secrets,
+                )
                 if not self.samples:
                     self.error = reason
                     return
@@ -499,6 +503,7 @@ class ProbeSource:
             label=f"cache {target.describe()}",
             sample=lambda: redis_probe.sample_counters(client),
             close=client.close,
+            secrets=[target.password or ""],
         )
         return counter, client, ""
 
@@ -531,6 +536,7 @@ class ProbeSource:
                 label=f"database {where}",
                 sample=lambda: pg_probe.snapshot(connection, schema),
                 close=connection.close,
+                secrets=url_secrets(dsn),
             ),
             "",
         )
