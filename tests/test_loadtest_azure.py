@@ -6,13 +6,14 @@ of loadtestservice.json 2022-11-01). A fake credential is injected; nothing leav
 from __future__ import annotations
 
 import ssl
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from checks.loadtest.azure_engine import API_VERSION
+from checks.loadtest.azure_engine import API_VERSION, AzureLoadTestError, download_results
 from checks.loadtest.config import plan_load_test
 from checks.loadtest.engines import EngineError, azure_test_id, run_azure_engine
 from checks.loadtest.locust_file import render_locustfile
@@ -194,3 +195,28 @@ def test_render_only_prints_the_locust_file_for_azure_without_an_endpoint(tmp_pa
     result = run_cli("dev", "--outputs", str(write_outputs(tmp_path)), "--engine", "azure", "--render-only")
     assert result.exit_code == 0, result.output
     assert "'generators': 1" in result.output and "class Arrivals(User)" in result.output
+
+
+def test_a_failed_results_download_does_not_show_the_sas_signature(tmp_path: Path) -> None:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Forbidden(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(403)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Forbidden)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/results.zip?sv=2022-11-02&sig=PLANTEDsignature123"
+        with pytest.raises(AzureLoadTestError) as raised:
+            download_results(url, tmp_path / "results.zip")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "403" in str(raised.value) and "PLANTEDsignature123" not in str(raised.value)

@@ -97,6 +97,15 @@ def test_a_bad_endpoints_url_is_refused(tmp_path: Path, url: str) -> None:
     assert "services.backend.url" in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("url", ["http://user:s3cr3t-planted@127.0.0.1:9/", "https://s3cr3t-planted@127.0.0.1:9/"])
+def test_a_url_with_credentials_is_refused_without_echoing_them(tmp_path: Path, url: str) -> None:
+    # The endpoints file refuses credentials itself; the stack outputs' URL is checked here.
+    result = run_cli("dev", "--outputs", str(_outputs(tmp_path, url)), "--render-only")
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert "stack output services.backend.url" in result.output and "user name or password" in result.output
+    assert "s3cr3t-planted" not in result.output
+
+
 def test_yaml_syntax_in_the_stack_name_stays_in_a_comment(tmp_path: Path) -> None:
     stack = "dev\nbefore:\n  flow:\n    - get: {url: /steal}\n# "
     outputs = _outputs(tmp_path, "http://127.0.0.1:9", stack=stack)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from checks.loadtest.locust_runner import LocustError, run_locust
 from tests.test_interrupts import (
     CLI,
     EXIT_WITHIN_SECONDS,
@@ -46,3 +47,24 @@ def test_loadtest_stops_locust_master_and_workers(tmp_path: Path, short_tmp: Pat
         assert seconds <= EXIT_WITHIN_SECONDS, f"took {seconds:.1f} s to exit"
         assert "interrupted by" in stderr and "Traceback" not in stderr
         assert_clean(children, short_tmp, recorder, exited)
+
+
+def test_a_locust_run_that_exits_non_zero_gives_no_verdict(tmp_path: Path) -> None:
+    """Locust writes its statistics even when it fails; a non-zero exit must not be judged."""
+    locustfile = tmp_path / "locustfile.py"
+    locustfile.write_text(
+        "from locust import LoadTestShape, User, events, task\n"
+        "class Idle(User):\n"
+        "    @task\n"
+        "    def idle(self):\n"
+        "        pass\n"
+        "class Stop(LoadTestShape):\n"
+        "    def tick(self):\n"
+        "        return None\n"
+        "@events.quitting.add_listener\n"
+        "def _fail(environment, **kwargs):\n"
+        "    environment.process_exit_code = 3\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(LocustError, match="exit code 3"):
+        run_locust(locustfile, workers=0, timeout_seconds=60)

@@ -41,6 +41,7 @@ from azure.core.exceptions import AzureError, HttpResponseError
 from checks.loadtest.config import LoadTestPlan
 from checks.loadtest.engine_report import EngineResult, RequestStats
 from checks.model import Window
+from checks.redact import redact_text
 
 SOURCE = "azure-load-testing"
 API_VERSION = "2024-12-01"
@@ -238,7 +239,10 @@ def download_results(url: str, path: Path, verify: Any = True) -> Path:
                 for chunk in response.iter_bytes():
                     file.write(chunk)
     except httpx.HTTPError as error:
-        raise AzureLoadTestError(f"downloading the results failed: {type(error).__name__}: {error}") from None
+        # httpx quotes the URL, whose query is the SAS token (sig=...): masked before it is shown.
+        raise AzureLoadTestError(
+            f"downloading the results failed: {type(error).__name__}: {redact_text(str(error))}"
+        ) from None
     return path
 
 

@@ -159,6 +159,13 @@ def run_locust(
     if not stats_path.exists():
         last = "\n".join(f"  {line}" for line in tail[-15:] if line.strip()) or "  (no output)"
         raise LocustError(f"Locust stopped with exit code {exit_code} without writing {stats_path.name}:\n{last}")
+    if exit_code != 0:
+        # Failed requests leave the code at 0 (--exit-code-on-error 0): any other code is Locust
+        # itself failing (an error in the file, a lost worker), and its statistics may be partial.
+        last = "\n".join(f"  {line}" for line in tail[-15:] if line.strip()) or "  (no output)"
+        raise LocustError(
+            f"Locust stopped with exit code {exit_code}: its statistics may be partial, no verdict:\n{last}"
+        )
     return LocustRun(
         command=planned[0],
         exit_code=exit_code,

@@ -48,7 +48,7 @@ def refuse_templates(value: str, where: str) -> str:
 
 
 def check_target_url(url: str, where: str) -> str:
-    """An http(s) URL with a host, no whitespace, control characters or braces."""
+    """An http(s) URL with a host, no user name or password, whitespace, control characters or braces."""
     if len(url) > MAX_URL_LENGTH:
         raise LoadTestValueError(f"{where} is {len(url)} characters long, more than {MAX_URL_LENGTH}")
     refuse_templates(url, where)
@@ -64,6 +64,10 @@ def check_target_url(url: str, where: str) -> str:
         raise LoadTestValueError(f"{where} is not a valid URL: {error}") from None
     if parts.scheme not in ("http", "https") or not host:
         raise LoadTestValueError(f"{where} is not an http(s) URL with a host (e.g. https://api.example.com)")
+    if parts.username is not None or parts.password is not None:
+        # The URL is written to the Artillery config, the Locust file (uploaded to Azure Load
+        # Testing) and every report: a user name or password in it would travel with them.
+        raise LoadTestValueError(f"{where} holds a user name or password (user:password@host): give the URL without it")
     return url
 
 
